@@ -1,0 +1,216 @@
+package storage
+
+import (
+	"github.com/meridian-kv/meridian/storage/hlc"
+)
+
+type touchedKey struct {
+	db      int
+	key     string
+	o       *Object
+	wasLive bool
+}
+
+// Apply merges a batch of effects, the one way a Store changes. index is
+// the log index of the batch (WATCH versions); batches from other regions
+// are applied the same way. Apply is deterministic: the same batches in the
+// same order give byte-identical snapshots, and merging is commutative,
+// associative and idempotent per element (DESIGN.md, "Merge rules").
+func (s *Store) Apply(index uint64, effects []Effect) {
+	s.gen++
+	if index > s.index {
+		s.index = index
+	}
+	touched := s.touched[:0]
+	for i := range effects {
+		f := &effects[i]
+		if f.DB < 0 || f.DB >= NumDBs {
+			continue // DecodeEffects refuses these; be safe with callers too
+		}
+		s.last = hlc.Max(s.last, f.TS)
+		switch f.Op {
+		case OpFlushDB:
+			s.flush(f.DB, f.TS, &touched)
+			continue
+		case OpFlushAll:
+			for d := range s.dbs {
+				s.flush(d, f.TS, &touched)
+			}
+			continue
+		}
+		d := &s.dbs[f.DB]
+		if f.TS.Less(d.floor) {
+			continue
+		}
+		o := d.keys[f.Key]
+		if o == nil {
+			o = &Object{Floor: d.floor}
+			d.keys[f.Key] = o
+			d.scan.Set(scanEntry{scanHash(f.Key), f.Key})
+		}
+		if o.gen != s.gen {
+			o.gen = s.gen
+			touched = append(touched, &touchedKey{db: f.DB, key: f.Key, o: o, wasLive: o.Live()})
+		}
+		applyToObject(o, f)
+	}
+	for _, t := range touched {
+		s.settle(t, index)
+	}
+	clear(touched)
+	s.touched = touched[:0]
+}
+
+// flush applies a FLUSHDB stamped ts to one database.
+func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]*touchedKey) {
+	db := &s.dbs[d]
+	if !db.floor.Less(ts) {
+		return
+	}
+	db.floor = ts
+	for k, o := range db.keys {
+		if o.gen != s.gen {
+			o.gen = s.gen
+			*touched = append(*touched, &touchedKey{db: d, key: k, o: o, wasLive: o.Live()})
+		}
+		applyToObject(o, &Effect{Op: OpDel, TS: ts})
+	}
+}
+
+// settle compacts a touched object and keeps the database's indexes.
+func (s *Store) settle(t *touchedKey, index uint64) {
+	d := &s.dbs[t.db]
+	o := t.o
+	if o.val != nil {
+		o.val.compact(s.stable)
+	}
+	live := o.Live()
+	switch {
+	case live && !t.wasLive:
+		d.live++
+	case !live && t.wasLive:
+		d.live--
+	}
+	if live && o.TTL.At != 0 {
+		d.expires[t.key] = o.TTL.At
+	} else {
+		delete(d.expires, t.key)
+	}
+	o.Mod = index
+	if w := s.watched[dbKey{t.db, t.key}]; w != nil {
+		w.version = index
+	}
+	if !live && (o.val == nil || !o.val.tombstones()) && !s.stable.Less(o.Stamp()) {
+		delete(d.keys, t.key)
+		delete(d.expires, t.key)
+		d.scan.Delete(scanEntry{scanHash(t.key), t.key})
+	}
+	if s.OnTouch != nil {
+		s.OnTouch(t.db, t.key)
+	}
+}
+
+// Stamp returns the largest stamp the object holds: its floor, its TTL
+// register, its elements.
+func (o *Object) Stamp() hlc.Timestamp {
+	m := hlc.Max(o.Floor, o.TTL.TS)
+	if o.val != nil {
+		m = hlc.Max(m, o.val.stamp())
+	}
+	return m
+}
+
+func opKind(op Op) Kind {
+	switch op {
+	case OpSet, OpIncr, OpIncrFloat:
+		return KindString
+	case OpHSet, OpHDel, OpHIncr, OpHIncrFloat:
+		return KindHash
+	case OpSAdd, OpSRem:
+		return KindSet
+	case OpZAdd, OpZRem, OpZIncr:
+		return KindZSet
+	case OpLInsert, OpLRem, OpLSet:
+		return KindList
+	}
+	return KindNone
+}
+
+// del raises the key's floor to ts: elements and TTL stamped before it die.
+func (o *Object) del(ts hlc.Timestamp) {
+	if !o.Floor.Less(ts) {
+		return
+	}
+	o.Floor = ts
+	if o.val != nil {
+		o.val.floor(ts)
+	}
+	if o.TTL.TS.Less(ts) {
+		o.TTL = TTL{}
+	}
+}
+
+func applyToObject(o *Object, f *Effect) {
+	if f.TS.Less(o.Floor) {
+		return // written before the key was deleted
+	}
+	switch f.Op {
+	case OpDel:
+		o.del(f.TS)
+		return
+	case OpExpire:
+		if o.TTL.TS.Less(f.TS) {
+			o.TTL = TTL{At: f.Int, TS: f.TS}
+		}
+		return
+	}
+	k := opKind(f.Op)
+	if k == KindNone {
+		return
+	}
+	if o.val == nil {
+		o.val = newValue(k)
+	} else if o.val.kind() != k {
+		// Type conflict (only between regions: the evaluator refuses
+		// WRONGTYPE). The newest write's type wins: the write deletes what
+		// is older than it, and takes the key only if nothing of the old
+		// type, live or removed, is newer.
+		o.del(f.TS)
+		if o.val.Len() > 0 || f.TS.Less(o.val.stamp()) {
+			return
+		}
+		o.val = newValue(k)
+	}
+	switch f.Op {
+	case OpSet:
+		o.val.(*Register).Set(f.TS, f.Value)
+	case OpIncr:
+		o.val.(*Register).Incr(Inc{TS: f.TS, Int: f.Int})
+	case OpIncrFloat:
+		o.val.(*Register).Incr(Inc{TS: f.TS, Float: f.Float, IsFloat: true})
+	case OpHSet:
+		o.val.(*Hash).set(f.TS, f.Field, f.Value)
+	case OpHDel:
+		o.val.(*Hash).del(f.TS, f.Field)
+	case OpHIncr:
+		o.val.(*Hash).incr(f.Field, Inc{TS: f.TS, Int: f.Int})
+	case OpHIncrFloat:
+		o.val.(*Hash).incr(f.Field, Inc{TS: f.TS, Float: f.Float, IsFloat: true})
+	case OpSAdd:
+		o.val.(*Set).add(f.TS, f.Field)
+	case OpSRem:
+		o.val.(*Set).rem(f.TS, f.Field)
+	case OpZAdd:
+		o.val.(*ZSet).add(f.TS, f.Field, f.Float)
+	case OpZRem:
+		o.val.(*ZSet).rem(f.TS, f.Field)
+	case OpZIncr:
+		o.val.(*ZSet).incr(f.TS, f.Field, f.Float)
+	case OpLInsert:
+		o.val.(*List).insert(f.ID, f.Ref, f.TS, f.Value)
+	case OpLRem:
+		o.val.(*List).remove(f.ID, f.TS)
+	case OpLSet:
+		o.val.(*List).set(f.ID, f.TS, f.Value)
+	}
+}

@@ -1,0 +1,293 @@
+package storage
+
+import (
+	"bytes"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/meridian-kv/meridian/storage/hlc"
+)
+
+// Register is one element: a string's value, a hash field, a set member or
+// a sorted-set member's score. It is a last-writer-wins register with a
+// removal stamp and, for counters, the increments stamped after its base.
+//
+// Properties (DESIGN.md, "Merge rules"):
+//  1. A write (Set) replaces the base only if its stamp is larger; equal
+//     stamps keep the larger value, so merge order never matters.
+//  2. A removal at stamp d kills the base and every increment stamped before
+//     d; writes and increments stamped after d live.
+//  3. Increments stamped after the base add up, whichever region made them
+//     and in whatever order they arrive; an increment stamped before the
+//     base vanishes.
+type Register struct {
+	// Val is the base value. It is nil when the base is dead or was never
+	// written (then an increment counts from zero).
+	Val []byte
+	// TS is the stamp of the write that set Val, or zero.
+	TS hlc.Timestamp
+	// Del is the stamp of the last removal, or zero.
+	Del hlc.Timestamp
+	// Incs are the live increments, ascending by stamp.
+	// Invariant: every Incs[i].TS is after both TS and Del.
+	Incs []Inc
+}
+
+// Inc is one increment of a counter.
+type Inc struct {
+	TS      hlc.Timestamp
+	Int     int64
+	Float   float64
+	IsFloat bool
+}
+
+// last returns the stamp of the latest write (base or increment).
+func (r *Register) last() hlc.Timestamp {
+	if n := len(r.Incs); n > 0 {
+		return hlc.Max(r.TS, r.Incs[n-1].TS)
+	}
+	return r.TS
+}
+
+// Live reports whether the element exists.
+func (r *Register) Live() bool {
+	l := r.last()
+	return !l.IsZero() && r.Del.Less(l)
+}
+
+// Stamp returns the largest stamp the register holds, live or not.
+func (r *Register) Stamp() hlc.Timestamp { return hlc.Max(r.last(), r.Del) }
+
+// Set writes a new base value stamped ts and reports whether it changed the
+// register.
+func (r *Register) Set(ts hlc.Timestamp, val []byte) bool {
+	if ts.Less(r.Del) {
+		return false
+	}
+	switch c := ts.Compare(r.TS); {
+	case c < 0:
+		return false
+	case c == 0 && bytes.Compare(val, r.Val) <= 0 && r.Val != nil:
+		return false
+	}
+	r.Val = bytes.Clone(val)
+	if r.Val == nil {
+		r.Val = []byte{}
+	}
+	r.TS = ts
+	r.dropIncsBefore(ts)
+	return true
+}
+
+// Remove kills the element as of ts and reports whether that changed it.
+func (r *Register) Remove(ts hlc.Timestamp) bool {
+	if !r.Del.Less(ts) {
+		return false
+	}
+	r.Del = ts
+	if r.TS.Less(ts) {
+		r.Val = nil
+	}
+	r.dropIncsBefore(ts)
+	return true
+}
+
+// Incr adds one increment and reports whether it was kept.
+func (r *Register) Incr(inc Inc) bool {
+	if !r.TS.Less(inc.TS) || !r.Del.Less(inc.TS) {
+		return false
+	}
+	i, found := slices.BinarySearchFunc(r.Incs, inc.TS, func(a Inc, t hlc.Timestamp) int { return a.TS.Compare(t) })
+	if found {
+		return false // the same increment, delivered twice
+	}
+	r.Incs = slices.Insert(r.Incs, i, inc)
+	return true
+}
+
+func (r *Register) dropIncsBefore(ts hlc.Timestamp) {
+	i := 0
+	for i < len(r.Incs) && !ts.Less(r.Incs[i].TS) {
+		i++
+	}
+	if i > 0 {
+		r.Incs = slices.Delete(r.Incs, 0, i)
+	}
+}
+
+// base returns the live base value, or nil.
+func (r *Register) base() []byte {
+	if r.Val != nil && r.Del.Less(r.TS) {
+		return r.Val
+	}
+	return nil
+}
+
+// Value returns the element's value: the base, plus the increments when
+// there are any. The caller must not modify the returned slice.
+func (r *Register) Value() []byte {
+	if len(r.Incs) == 0 {
+		return r.base()
+	}
+	return sumValue(r.base(), r.Incs)
+}
+
+// Float returns the value as a float, for sorted-set scores.
+func (r *Register) Float() float64 {
+	var f float64
+	if b := r.base(); len(b) == 8 {
+		f = math.Float64frombits(leUint64(b))
+	}
+	for _, inc := range r.Incs {
+		if inc.IsFloat {
+			f += inc.Float
+		} else {
+			f += float64(inc.Int)
+		}
+	}
+	return f
+}
+
+// FloatBytes encodes a score as a register base value.
+func FloatBytes(f float64) []byte {
+	var b [8]byte
+	v := math.Float64bits(f)
+	for i := range 8 {
+		b[i] = byte(v >> (8 * i))
+	}
+	return b[:]
+}
+
+func leUint64(b []byte) uint64 {
+	var v uint64
+	for i := range 8 {
+		v |= uint64(b[i]) << (8 * i)
+	}
+	return v
+}
+
+// sumValue adds increments to a base. When the base is an integer and every
+// increment is, the sum is an integer (wrapping on overflow, which the
+// evaluator refuses locally but concurrent regions can reach); otherwise
+// the sum is a float, added in stamp order so every region computes the
+// same bits. A base that is not a number counts as zero.
+func sumValue(base []byte, incs []Inc) []byte {
+	allInt := true
+	for _, inc := range incs {
+		if inc.IsFloat {
+			allInt = false
+			break
+		}
+	}
+	if allInt {
+		n, err := int64(0), error(nil)
+		if base != nil {
+			n, err = strconv.ParseInt(string(base), 10, 64)
+		}
+		if err == nil {
+			for _, inc := range incs {
+				n += inc.Int
+			}
+			return strconv.AppendInt(nil, n, 10)
+		}
+	}
+	f, err := strconv.ParseFloat(string(base), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		f = 0
+	}
+	for _, inc := range incs {
+		if inc.IsFloat {
+			f += inc.Float
+		} else {
+			f += float64(inc.Int)
+		}
+	}
+	return FormatFloat(nil, f)
+}
+
+// FormatFloat appends f the way Valkey's INCRBYFLOAT and HINCRBYFLOAT print
+// it: plain decimal, no exponent, no trailing zeros.
+func FormatFloat(dst []byte, f float64) []byte {
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
+}
+
+// compact folds increments stamped at or before stable into the base and
+// reports whether the register is a tombstone that can be dropped.
+// Scores (score true) fold as float bits, other registers as text.
+func (r *Register) fold(stable hlc.Timestamp, score bool) (drop bool) {
+	n := 0
+	for n < len(r.Incs) && !stable.Less(r.Incs[n].TS) {
+		n++
+	}
+	if n > 0 {
+		var v []byte
+		if score {
+			folded := Register{Val: r.Val, TS: r.TS, Del: r.Del, Incs: r.Incs[:n]}
+			v = FloatBytes(folded.Float())
+		} else {
+			v = sumValue(r.base(), r.Incs[:n])
+		}
+		r.TS = hlc.Max(r.TS, r.Incs[n-1].TS)
+		r.Val = v
+		r.Incs = slices.Delete(r.Incs, 0, n)
+	}
+	return !r.Live() && !stable.Less(r.Del)
+}
+
+func (r *Register) cloneReg() *Register {
+	c := *r
+	c.Val = bytes.Clone(r.Val)
+	c.Incs = slices.Clone(r.Incs)
+	return &c
+}
+
+func (r *Register) encode(e *encoder) {
+	if r.Val == nil {
+		e.byte(0)
+	} else {
+		e.byte(1)
+		e.bytes(r.Val)
+	}
+	e.ts(r.TS)
+	e.ts(r.Del)
+	e.uvarint(uint64(len(r.Incs)))
+	for _, inc := range r.Incs {
+		e.ts(inc.TS)
+		if inc.IsFloat {
+			e.byte(1)
+			e.float(inc.Float)
+		} else {
+			e.byte(0)
+			e.varint(inc.Int)
+		}
+	}
+}
+
+func decodeRegister(d *decoder) *Register {
+	r := &Register{}
+	switch d.byte() {
+	case 0:
+	case 1:
+		r.Val = d.bytes()
+	default:
+		d.fail("bad register flag")
+	}
+	r.TS = d.ts()
+	r.Del = d.ts()
+	n := d.count(5)
+	for i := 0; i < n && d.err == nil; i++ {
+		inc := Inc{TS: d.ts()}
+		switch d.byte() {
+		case 0:
+			inc.Int = d.varint()
+		case 1:
+			inc.IsFloat = true
+			inc.Float = d.float()
+		default:
+			d.fail("bad increment flag")
+		}
+		r.Incs = append(r.Incs, inc)
+	}
+	return r
+}

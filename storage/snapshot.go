@@ -1,0 +1,154 @@
+package storage
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+)
+
+// Snapshot format: "MRDS", a version byte, then sections, then a CRC-32C of
+// everything before it. Keys are written in sorted order so that equal
+// stores give equal bytes.
+const (
+	snapshotMagic   = "MRDS"
+	snapshotVersion = 1
+)
+
+// WriteSnapshot writes the whole store, every element with its stamp and
+// every tombstone, to w.
+func (s *Store) WriteSnapshot(w io.Writer) error {
+	crc := crc32.New(crcTable)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
+	e := encoder{b: make([]byte, 0, 4096)}
+	flush := func() error {
+		if _, err := bw.Write(e.b); err != nil {
+			return err
+		}
+		e.b = e.b[:0]
+		return nil
+	}
+	e.b = append(e.b, snapshotMagic...)
+	e.byte(snapshotVersion)
+	e.uvarint(s.index)
+	e.ts(s.last)
+	e.ts(s.stable)
+	for i := range s.dbs {
+		d := &s.dbs[i]
+		e.ts(d.floor)
+		keys := sortedKeys(d.keys)
+		e.uvarint(uint64(len(keys)))
+		for _, k := range keys {
+			o := d.keys[k]
+			e.string(k)
+			e.ts(o.Floor)
+			e.varint(o.TTL.At)
+			e.ts(o.TTL.TS)
+			e.uvarint(o.Mod)
+			e.byte(byte(o.Kind()))
+			if o.val != nil {
+				o.val.encode(&e)
+			}
+			if len(e.b) > 32<<10 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}
+
+// ReadSnapshot reads a store written by WriteSnapshot. Corrupt input returns
+// an error wrapping ErrCorrupt.
+func ReadSnapshot(r io.Reader) (*Store, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("storage: read snapshot: %w", err)
+	}
+	return DecodeSnapshot(b)
+}
+
+// DecodeSnapshot is ReadSnapshot over bytes already in memory.
+func DecodeSnapshot(b []byte) (*Store, error) {
+	if len(b) < len(snapshotMagic)+5 {
+		return nil, fmt.Errorf("%w: snapshot too short", ErrCorrupt)
+	}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	var h hash.Hash32 = crc32.New(crcTable)
+	h.Write(body)
+	if h.Sum32() != sum {
+		return nil, fmt.Errorf("%w: snapshot checksum mismatch", ErrCorrupt)
+	}
+	if string(body[:4]) != snapshotMagic {
+		return nil, fmt.Errorf("%w: not a snapshot", ErrCorrupt)
+	}
+	d := decoder{b: body[4:]}
+	if v := d.byte(); v == 0 || v > snapshotVersion {
+		return nil, fmt.Errorf("%w: unknown snapshot version %d", ErrCorrupt, v)
+	}
+	s := NewStore()
+	s.index = d.uvarint()
+	s.last = d.ts()
+	s.stable = d.ts()
+	for i := range s.dbs {
+		db := &s.dbs[i]
+		db.floor = d.ts()
+		n := d.count(8)
+		prev := ""
+		for j := 0; j < n && d.err == nil; j++ {
+			k := d.string()
+			if j > 0 && k <= prev {
+				d.fail("keys out of order")
+				break
+			}
+			prev = k
+			o := &Object{Floor: d.ts()}
+			o.TTL.At = d.varint()
+			o.TTL.TS = d.ts()
+			o.Mod = d.uvarint()
+			switch Kind(d.byte()) {
+			case KindNone:
+			case KindString:
+				o.val = decodeRegister(&d)
+			case KindHash:
+				o.val = decodeHash(&d)
+			case KindSet:
+				o.val = decodeSet(&d)
+			case KindZSet:
+				o.val = decodeZSet(&d)
+			case KindList:
+				o.val = decodeList(&d)
+			default:
+				d.fail("unknown kind")
+			}
+			if d.err != nil {
+				break
+			}
+			db.keys[k] = o
+			db.scan.Set(scanEntry{scanHash(k), k})
+			if o.Live() {
+				db.live++
+				if o.TTL.At != 0 {
+					db.expires[k] = o.TTL.At
+				}
+			}
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes in snapshot", ErrCorrupt, len(d.b))
+	}
+	return s, nil
+}
