@@ -27,6 +27,9 @@ type Request struct {
 	// ReadOnly is set when every command is read-only, so the request can
 	// run beside others.
 	ReadOnly bool
+	// Stale lets a read-only request be served from the local node's
+	// applied state without a linearizability fence (READONLY).
+	Stale bool
 }
 
 // Watch is one WATCHed key with the version seen at WATCH time.

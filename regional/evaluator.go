@@ -1,0 +1,338 @@
+package regional
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/meridian-kv/meridian/protocol"
+	"github.com/meridian-kv/meridian/server/eval"
+	"github.com/meridian-kv/meridian/storage"
+)
+
+// Error replies of a region. The first word is the code clients see.
+const (
+	// ErrUncertain is the reply when a write may or may not have been
+	// applied: leadership was lost, or time ran out, after it was proposed.
+	ErrUncertain = "UNCERTAIN the write may or may not have been applied: leadership changed or timed out before it was confirmed"
+	// ErrNoLeader is the reply when no leader could be reached; the
+	// command was not executed.
+	ErrNoLeader = "TRYAGAIN no leader in the region; the command was not executed"
+)
+
+// call is one request waiting for the evaluator.
+type call struct {
+	req   *eval.Request
+	proto int
+	w     protocol.Writer
+	db    int
+	done  chan struct{}
+	// uncertain is set when the reply must be ErrUncertain.
+	uncertain bool
+	// expire, if set, makes the call an active-expiry check of one key
+	// instead of a client request.
+	expire *dbKey
+}
+
+// batch is one evaluator round: its calls' replies are released once its
+// entry (or, with no effects, a leadership check) completes and every
+// earlier batch has.
+type batch struct {
+	seq   uint64
+	calls []*call
+	fut   raft.Future
+}
+
+// evaluator runs commands on the leader, in arrival order, against the
+// applied state plus its own proposed effects, and packs the effects of
+// many commands into one log entry. One goroutine (run) owns the overlay;
+// another (complete) releases replies in log order.
+type evaluator struct {
+	g       *Group
+	in      chan *call
+	batches chan *batch
+	quit    chan struct{}
+	ov      *overlay
+	rand    *rand.Rand
+	seq     uint64        // last batch proposed (run goroutine)
+	applied atomic.Uint64 // last batch completed
+	failed  atomic.Bool   // a proposal failed: leadership is going
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+func newEvaluator(g *Group) *evaluator {
+	return &evaluator{
+		g:       g,
+		in:      make(chan *call, 1024),
+		batches: make(chan *batch, 256),
+		quit:    make(chan struct{}),
+		ov:      newOverlay(),
+		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+}
+
+func (e *evaluator) start() {
+	e.wg.Go(e.run)
+	e.wg.Go(e.complete)
+	e.wg.Go(e.expireLoop)
+}
+
+// stop ends the evaluator; calls still pending get ErrUncertain if they
+// were proposed, or are re-queued for the next leader otherwise (they get
+// ErrNoLeader).
+func (e *evaluator) stop() {
+	e.once.Do(func() { close(e.quit) })
+	e.wg.Wait()
+	// Calls never evaluated: not executed.
+	for {
+		select {
+		case c := <-e.in:
+			c.w.Error(ErrNoLeader)
+			close(c.done)
+		default:
+			return
+		}
+	}
+}
+
+// submit queues a call; false if the evaluator is stopping.
+func (e *evaluator) submit(c *call) bool {
+	select {
+	case e.in <- c:
+		return true
+	case <-e.quit:
+		return false
+	}
+}
+
+func (e *evaluator) run() {
+	defer close(e.batches)
+	calls := make([]*call, 0, e.g.cfg.MaxBatch)
+	for {
+		calls = calls[:0]
+		select {
+		case c := <-e.in:
+			calls = append(calls, c)
+		case <-e.quit:
+			return
+		}
+	fill:
+		for len(calls) < e.g.cfg.MaxBatch {
+			select {
+			case c := <-e.in:
+				calls = append(calls, c)
+			default:
+				break fill
+			}
+		}
+		if e.failed.Load() {
+			for _, c := range calls {
+				c.w.Error(ErrNoLeader)
+				close(c.done)
+			}
+			continue
+		}
+		e.round(calls)
+	}
+}
+
+// needsDrain reports whether a request reads the whole keyspace or
+// flushes it, which the overlay does not stage: such a request waits until
+// everything proposed before it is applied.
+func needsDrain(req *eval.Request) bool {
+	for _, args := range req.Cmds {
+		switch lowerName(args[0]) {
+		case "keys", "scan", "dbsize", "randomkey", "flushdb", "flushall", "swapdb":
+			return true
+		}
+	}
+	return false
+}
+
+func (e *evaluator) drain() {
+	for e.applied.Load() < e.seq {
+		select {
+		case <-e.quit:
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// round evaluates calls and proposes their effects as one entry.
+func (e *evaluator) round(calls []*call) {
+	var effects []storage.Effect
+	start := 0
+	for i, c := range calls {
+		if needsDrain(c.req) && i > start {
+			// Propose what came before, then drain.
+			effects = e.evalAll(calls[start:i], effects)
+			e.propose(calls[start:i], effects)
+			effects, start = nil, i
+		}
+		if needsDrain(c.req) {
+			e.drain()
+		}
+	}
+	effects = e.evalAll(calls[start:], effects)
+	e.propose(calls[start:], effects)
+	// A flush is applied before anything after it is evaluated.
+	for _, c := range calls[start:] {
+		if needsDrain(c.req) {
+			e.drain()
+			break
+		}
+	}
+}
+
+func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.Effect {
+	g := e.g
+	g.fsm.mu.RLock()
+	defer g.fsm.mu.RUnlock()
+	e.ov.base = g.fsm.mu.store
+	e.ov.prune(e.applied.Load())
+	e.ov.now = g.clock.PhysicalNow()
+	for _, c := range calls {
+		c.db = c.req.DB
+		c.w.Proto = c.proto
+		ctx := &eval.Ctx{R: e.ov.reader(), DB: c.req.DB, W: &c.w, Clock: g.clock, Rand: e.rand, MaxBulk: g.cfg.MaxBulk}
+		if c.expire != nil {
+			// GetForWrite turns a still-expired key into a delete.
+			ctx.DB = c.expire.db
+			ctx.GetForWrite([]byte(c.expire.key))
+			if n := len(ctx.Effects()); n > 0 {
+				e.ov.stage(e.seq+1, ctx.Effects())
+				effects = append(effects, ctx.Effects()...)
+			}
+			continue
+		}
+		if c.req.Multi {
+			if !e.watchesHold(c.req.Watches) {
+				c.w.NullArray()
+				continue
+			}
+			c.w.Array(len(c.req.Cmds))
+		}
+		for _, args := range c.req.Cmds {
+			ctx.R = e.ov.reader()
+			eval.Run(ctx, args)
+			// Stage each command's effects so the next command of the
+			// same request (MULTI) and every later request read them.
+			if n := len(ctx.Effects()); n > 0 {
+				e.ov.stage(e.seq+1, ctx.Effects())
+				effects = append(effects, ctx.Effects()...)
+				ctx.ResetEffects()
+			}
+		}
+		c.db = ctx.DB
+	}
+	return effects
+}
+
+func (e *evaluator) watchesHold(ws []eval.Watch) bool {
+	r := e.ov.reader()
+	for _, w := range ws {
+		if r.Version(w.DB, w.Key) != w.Version {
+			return false
+		}
+		if _, expired := r.GetExpired(w.DB, w.Key); expired && w.Version != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// propose sends one batch's effects to Raft, or a leadership check when
+// there are none, and hands the batch to the completer.
+func (e *evaluator) propose(calls []*call, effects []storage.Effect) {
+	if len(calls) == 0 {
+		return
+	}
+	e.seq++
+	b := &batch{seq: e.seq, calls: append([]*call(nil), calls...)}
+	if len(effects) > 0 {
+		b.fut = e.g.raft.Apply(encodeEffectsEntry(effects), e.g.cfg.RequestTimeout)
+		e.g.stats.batches.Add(1)
+		e.g.stats.batchedReqs.Add(int64(len(calls)))
+	} else {
+		// Nothing to write, but the replies read state: make sure we are
+		// still the leader (linearizable), after every earlier batch.
+		b.fut = e.g.raft.VerifyLeader()
+	}
+	select {
+	case e.batches <- b:
+	case <-e.quit:
+		e.finish(b, true)
+	}
+}
+
+// complete releases replies batch by batch, in proposal order.
+func (e *evaluator) complete() {
+	for b := range e.batches {
+		err := b.fut.Error()
+		failed := err != nil || e.failed.Load()
+		if failed && !e.failed.Swap(true) {
+			e.g.log.Warn("proposal failed; evaluator stops", "err", err)
+		}
+		e.finish(b, failed)
+		e.applied.Store(b.seq)
+	}
+}
+
+func (e *evaluator) finish(b *batch, failed bool) {
+	for _, c := range b.calls {
+		if failed {
+			c.w.Reset()
+			c.w.Error(ErrUncertain)
+			c.db = c.req.DB
+			c.uncertain = true
+		}
+		close(c.done)
+	}
+}
+
+// expireLoop proposes deletes for expired keys every 100 ms, as Valkey's
+// active expiry does; followers only hide expired keys.
+func (e *evaluator) expireLoop() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.quit:
+			return
+		case <-t.C:
+		}
+		var keys [][]byte
+		var dbs []int
+		e.g.fsm.read(func(s *storage.Store) {
+			now := e.g.clock.PhysicalNow()
+			for db := range storage.NumDBs {
+				for _, k := range s.SampleExpired(db, now, 20) {
+					keys = append(keys, []byte(k))
+					dbs = append(dbs, db)
+				}
+			}
+		})
+		for i, k := range keys {
+			c := &call{req: &eval.Request{DB: dbs[i]}, expire: &dbKey{dbs[i], string(k)}, proto: 2, done: make(chan struct{})}
+			if !e.submit(c) {
+				return
+			}
+		}
+	}
+}
+
+func lowerName(b []byte) string {
+	out := make([]byte, len(b))
+	for i, ch := range b {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		out[i] = ch
+	}
+	return string(out)
+}
