@@ -1,10 +1,8 @@
 package protocol
 
 import (
-	"bytes"
 	"errors"
 	"io"
-	"strconv"
 )
 
 // Limits Valkey applies to requests (networking.c).
@@ -14,12 +12,20 @@ const (
 	InlineMax = 64 << 10
 	// DefaultMaxBulk is the default proto-max-bulk-len.
 	DefaultMaxBulk = 512 << 20
+	// MaxQueryBuffer is the most a single request may occupy in the read
+	// buffer (client-query-buffer-limit).
+	MaxQueryBuffer = 1 << 30
 	// unauthMultibulk and unauthBulk bound what a client that has not yet
 	// authenticated may send.
 	unauthMultibulk = 10
 	unauthBulk      = 16384
 	maxMultibulk    = 1<<31 - 1
 )
+
+// ErrQueryBufferLimit is returned by [Reader.ReadCommand] when a single
+// request needs more than [MaxQueryBuffer] bytes. Valkey closes such a
+// client without a reply.
+var ErrQueryBufferLimit = errors.New("protocol: query buffer limit reached")
 
 // ProtocolError is a malformed request. Its message is Valkey's, without
 // the "ERR " prefix; the connection replies with it and closes.
@@ -38,11 +44,38 @@ func IsProtocolError(err error) bool {
 // Reader parses client requests, multibulk and inline, the way Valkey's
 // networking.c does, with its limits and error texts. It is modelled on
 // tidwall/redcon's Reader, which has no length limits.
+//
+// The result does not depend on how the bytes are split into reads: a
+// multibulk request is parsed incrementally, and a length line longer than
+// InlineMax is an error whether or not its end has arrived (Valkey accepts
+// such a line when it happens to arrive in one read).
+//
+// Like Valkey, which looks for line ends with strchr, a NUL byte hides any
+// line end after it: such a line never completes, and becomes a "too big"
+// error once more than InlineMax bytes are waiting.
 type Reader struct {
 	rd         io.Reader
 	buf        []byte
-	start, end int
+	start, end int // unparsed bytes; start is where the current request begins
 	args       [][]byte
+
+	// mb is the state of a multibulk request being parsed; positions are
+	// relative to start, so they survive compaction.
+	mb struct {
+		active bool
+		left   int64 // arguments still to read
+		pos    int   // where parsing resumes
+		bulk   int64 // length of the argument whose data is awaited; -1 before its header
+		spans  [][2]int
+	}
+	// scan remembers how far the search for the current line's end got,
+	// so a line arriving in many small reads is scanned once.
+	scan struct {
+		valid     bool
+		from, end int  // line start, and how far no line end was found
+		nul       bool // a NUL came first: the line never ends
+	}
+
 	// MaxBulk is proto-max-bulk-len; zero means DefaultMaxBulk.
 	MaxBulk int64
 	// Unauthenticated applies Valkey's tighter limits for clients that have
@@ -55,8 +88,8 @@ func NewReader(rd io.Reader) *Reader {
 	return &Reader{rd: rd, buf: make([]byte, 16<<10)}
 }
 
-// Buffered reports how many unparsed bytes are waiting: when zero, the
-// pipeline so far has been read and replies should be flushed.
+// Buffered reports how many unparsed bytes are waiting, including the
+// parsed part of an incomplete request.
 func (r *Reader) Buffered() int { return r.end - r.start }
 
 // ReadCommand returns the next request's arguments. The slices stay valid
@@ -66,15 +99,11 @@ func (r *Reader) Buffered() int { return r.end - r.start }
 func (r *Reader) ReadCommand() ([][]byte, error) {
 	for {
 		if r.start < r.end {
-			args, n, err := r.parse(r.buf[r.start:r.end])
+			args, done, err := r.parse()
 			if err != nil {
 				return nil, err
 			}
-			if n > 0 {
-				r.start += n
-				if r.start == r.end {
-					r.start, r.end = 0, 0
-				}
+			if done {
 				if args == nil {
 					continue // empty request
 				}
@@ -89,7 +118,7 @@ func (r *Reader) ReadCommand() ([][]byte, error) {
 
 // fill reads more bytes, compacting or growing the buffer first.
 func (r *Reader) fill() error {
-	if r.start > 0 && r.start == r.end {
+	if r.start == r.end {
 		r.start, r.end = 0, 0
 	}
 	if r.end == len(r.buf) {
@@ -98,6 +127,9 @@ func (r *Reader) fill() error {
 			r.end -= r.start
 			r.start = 0
 		} else {
+			if len(r.buf) >= MaxQueryBuffer {
+				return ErrQueryBufferLimit
+			}
 			nb := make([]byte, len(r.buf)*2)
 			copy(nb, r.buf[:r.end])
 			r.buf = nb
@@ -114,109 +146,119 @@ func (r *Reader) fill() error {
 	return err
 }
 
-func (r *Reader) maxBulk() int64 {
-	if r.Unauthenticated {
-		return unauthBulk
+// consume ends the current request at n bytes from start.
+func (r *Reader) consume(n int) {
+	r.scan.valid = false
+	r.start += n
+	if r.start == r.end {
+		r.start, r.end = 0, 0
 	}
+}
+
+func (r *Reader) maxBulk() int64 {
 	if r.MaxBulk > 0 {
 		return r.MaxBulk
 	}
 	return DefaultMaxBulk
 }
 
-// parse tries to parse one request from b. It returns n == 0 when more
-// bytes are needed, and args == nil with n > 0 for an empty request.
-func (r *Reader) parse(b []byte) (args [][]byte, n int, err error) {
-	if b[0] != '*' {
-		return r.parseInline(b)
-	}
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 0 {
-		if len(b) > InlineMax {
-			return nil, 0, protoErr("too big mbulk count string")
+// parse tries to complete one request from the buffered bytes. done is
+// false when more bytes are needed; args is nil with done for an empty
+// request.
+func (r *Reader) parse() (args [][]byte, done bool, err error) {
+	b := r.buf[r.start:r.end]
+	if !r.mb.active {
+		if b[0] != '*' {
+			return r.parseInline(b)
 		}
-		return nil, 0, nil
+		cr := r.lineEnd(b, 0, '\r')
+		if cr < 0 {
+			if len(b) > InlineMax {
+				return nil, false, protoErr("too big mbulk count string")
+			}
+			return nil, false, nil
+		}
+		if cr > InlineMax {
+			return nil, false, protoErr("too big mbulk count string")
+		}
+		if cr+1 >= len(b) {
+			return nil, false, nil // the line end's second byte
+		}
+		count, ok := String2ll(b[1:cr])
+		if !ok || count > maxMultibulk {
+			return nil, false, protoErr("invalid multibulk length")
+		}
+		if count > unauthMultibulk && r.Unauthenticated {
+			return nil, false, protoErr("unauthenticated multibulk length")
+		}
+		if count <= 0 {
+			r.consume(cr + 2)
+			return nil, true, nil
+		}
+		r.mb.active, r.mb.left, r.mb.pos, r.mb.bulk = true, count, cr+2, -1
+		r.mb.spans = r.mb.spans[:0]
 	}
-	if nl < 1 || b[nl-1] != '\r' {
-		return nil, 0, protoErr("invalid multibulk length")
-	}
-	count, ok := parseLen(b[1 : nl-1])
-	if !ok || count > maxMultibulk {
-		return nil, 0, protoErr("invalid multibulk length")
-	}
-	if r.Unauthenticated && count > unauthMultibulk {
-		return nil, 0, protoErr("unauthenticated multibulk length")
-	}
-	pos := nl + 1
-	if count <= 0 {
-		return nil, pos, nil
+	for r.mb.left > 0 {
+		pos := r.mb.pos
+		if r.mb.bulk < 0 {
+			cr := r.lineEnd(b, pos, '\r')
+			if cr < 0 {
+				if len(b)-pos > InlineMax {
+					return nil, false, protoErr("too big bulk count string")
+				}
+				return nil, false, nil
+			}
+			if cr-pos > InlineMax {
+				return nil, false, protoErr("too big bulk count string")
+			}
+			if cr+1 >= len(b) {
+				return nil, false, nil
+			}
+			if b[pos] != '$' {
+				return nil, false, protoErr("expected '$', got '" + string(b[pos]) + "'")
+			}
+			size, ok := String2ll(b[pos+1 : cr])
+			if !ok || size < 0 || size > r.maxBulk() {
+				return nil, false, protoErr("invalid bulk length")
+			}
+			if size > unauthBulk && r.Unauthenticated {
+				return nil, false, protoErr("unauthenticated bulk length")
+			}
+			r.mb.bulk = size
+			r.mb.pos = cr + 2
+			pos = r.mb.pos
+		}
+		// The argument and the two bytes after it (Valkey skips them
+		// without looking).
+		need := int64(pos) + r.mb.bulk + 2
+		if int64(len(b)) < need {
+			return nil, false, nil
+		}
+		r.mb.spans = append(r.mb.spans, [2]int{pos, pos + int(r.mb.bulk)})
+		r.mb.pos = int(need)
+		r.mb.bulk = -1
+		r.mb.left--
 	}
 	args = r.args[:0]
-	for i := int64(0); i < count; i++ {
-		if pos >= len(b) {
-			return nil, 0, nil
-		}
-		if b[pos] != '$' {
-			return nil, 0, protoErr("expected '$', got '" + string(b[pos]) + "'")
-		}
-		nl := bytes.IndexByte(b[pos:], '\n')
-		if nl < 0 {
-			if len(b)-pos > InlineMax {
-				return nil, 0, protoErr("too big bulk count string")
-			}
-			return nil, 0, nil
-		}
-		nl += pos
-		if b[nl-1] != '\r' {
-			return nil, 0, protoErr("invalid bulk length")
-		}
-		size, ok := parseLen(b[pos+1 : nl-1])
-		if !ok || size < 0 || size > r.maxBulk() {
-			if ok && size > 0 && r.Unauthenticated {
-				return nil, 0, protoErr("unauthenticated bulk length")
-			}
-			return nil, 0, protoErr("invalid bulk length")
-		}
-		pos = nl + 1
-		if int64(len(b)-pos) < size+2 {
-			r.reserve(int64(pos) + size + 2)
-			return nil, 0, nil
-		}
-		end := pos + int(size)
-		if b[end] != '\r' || b[end+1] != '\n' {
-			return nil, 0, protoErr("invalid bulk length")
-		}
-		args = append(args, b[pos:end])
-		pos = end + 2
+	for _, s := range r.mb.spans {
+		args = append(args, b[s[0]:s[1]:s[1]])
 	}
 	r.args = args
-	return args, pos, nil
+	r.mb.active = false
+	r.consume(r.mb.pos)
+	return args, true, nil
 }
 
-// reserve makes sure the buffer can hold need bytes from r.start, so a big
-// argument is read with few copies.
-func (r *Reader) reserve(need int64) {
-	if need <= int64(len(r.buf)-r.start) {
-		return
-	}
-	size := int64(len(r.buf))
-	for size < need {
-		size *= 2
-	}
-	nb := make([]byte, size)
-	copy(nb, r.buf[r.start:r.end])
-	r.end -= r.start
-	r.start = 0
-	r.buf = nb
-}
-
-func (r *Reader) parseInline(b []byte) ([][]byte, int, error) {
-	nl := bytes.IndexByte(b, '\n')
+func (r *Reader) parseInline(b []byte) ([][]byte, bool, error) {
+	nl := r.lineEnd(b, 0, '\n')
 	if nl < 0 {
 		if len(b) > InlineMax {
-			return nil, 0, protoErr("too big inline request")
+			return nil, false, protoErr("too big inline request")
 		}
-		return nil, 0, nil
+		return nil, false, nil
+	}
+	if nl > InlineMax {
+		return nil, false, protoErr("too big inline request")
 	}
 	line := b[:nl]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
@@ -224,33 +266,104 @@ func (r *Reader) parseInline(b []byte) ([][]byte, int, error) {
 	}
 	args, ok := SplitArgs(line)
 	if !ok {
-		return nil, 0, protoErr("unbalanced quotes in request")
+		return nil, false, protoErr("unbalanced quotes in request")
 	}
+	r.consume(nl + 1)
 	if len(args) == 0 {
-		return nil, nl + 1, nil
+		return nil, true, nil
 	}
-	return args, nl + 1, nil
+	return args, true, nil
 }
 
-// parseLen parses a decimal length as Valkey's string2ll does: an optional
-// minus sign, digits, no spaces, no plus sign, no leading zeros.
-func parseLen(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
+// lineEnd returns the index of the first c in b from the line start on,
+// or -1 if there is none or a NUL byte comes first (Valkey searches with
+// strchr, which stops at a NUL).
+func (r *Reader) lineEnd(b []byte, from int, c byte) int {
+	s := &r.scan
+	if !s.valid || s.from != from {
+		s.valid, s.from, s.end, s.nul = true, from, from, false
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || b[0] == '+' || (len(b) > 1 && b[0] == '0') {
-		return 0, false
+	if s.nul {
+		return -1
 	}
-	return n, true
+	for j := s.end; j < len(b); j++ {
+		switch b[j] {
+		case c:
+			return j
+		case 0:
+			s.nul = true
+			return -1
+		}
+	}
+	s.end = len(b)
+	return -1
 }
+
+// String2ll parses a decimal integer exactly as Valkey's string2ll does:
+// an optional minus sign, then "0" or digits without a leading zero; no
+// spaces, no plus sign, at most 20 bytes, within int64.
+func String2ll(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) >= 21 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	p := b
+	neg := false
+	if p[0] == '-' {
+		neg = true
+		p = p[1:]
+		if len(p) == 0 {
+			return 0, false
+		}
+	}
+	if p[0] < '1' || p[0] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for _, ch := range p {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if v > (1<<64-1)/10 {
+			return 0, false
+		}
+		v *= 10
+		if v > 1<<64-1-d {
+			return 0, false
+		}
+		v += d
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > 1<<63-1 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// parseLen is String2ll; NumKeys uses it for numkeys arguments.
+func parseLen(b []byte) (int64, bool) { return String2ll(b) }
 
 // SplitArgs splits an inline request line the way Valkey's sdssplitargs
 // does: spaces separate arguments, "double quotes" understand \n \r \t \b
 // \a \\ \" and \xHH escapes, 'single quotes' understand only \'. A closing
 // quote must be followed by a space or the end. It reports false for
-// unbalanced quotes.
+// unbalanced quotes. Like sdssplitargs, which reads a C string, it stops
+// at a NUL byte.
 func SplitArgs(line []byte) ([][]byte, bool) {
+	for i, ch := range line {
+		if ch == 0 {
+			line = line[:i]
+			break
+		}
+	}
 	var args [][]byte
 	i := 0
 	for {
@@ -316,7 +429,7 @@ func SplitArgs(line []byte) ([][]byte, bool) {
 					break
 				}
 				switch line[i] {
-				case ' ', '\n', '\r', '\t', 0:
+				case ' ', '\n', '\r', '\t':
 					done = true
 				case '"':
 					inq = true
@@ -337,7 +450,9 @@ func SplitArgs(line []byte) ([][]byte, bool) {
 	}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f'
+}
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }

@@ -17,4 +17,31 @@ func init() {
 		&Command{Name: "watch", Arity: -2, Flags: connFlags, FirstKey: 1, LastKey: -1, Step: 1, Group: "transactions", Summary: "Monitors changes to keys to determine the execution of a transaction.", Since: "2.2.0", Categories: []string{"fast", "transaction"}},
 		&Command{Name: "unwatch", Arity: 1, Flags: connFlags, Group: "transactions", Summary: "Forgets about watched keys of a transaction.", Since: "2.2.0", Categories: []string{"fast", "transaction"}},
 	)
+
+	const subFlags = Conn | PubSub | NoScript | Loading | Stale
+	ps := func(name string, arity int, flags Flags, since, summary string) *Command {
+		return &Command{Name: name, Arity: arity, Flags: flags, Group: "pubsub", Summary: summary, Since: since, Categories: []string{"pubsub"}}
+	}
+	shard := func(c *Command) *Command {
+		c.FirstKey, c.LastKey, c.Step = 1, -1, 1
+		return c
+	}
+	Register(
+		ps("subscribe", -2, subFlags, "2.0.0", "Listens for messages published to channels."),
+		ps("unsubscribe", -1, subFlags, "2.0.0", "Stops listening to messages posted to channels."),
+		ps("psubscribe", -2, subFlags, "2.0.0", "Listens for messages published to channels that match one or more patterns."),
+		ps("punsubscribe", -1, subFlags, "2.0.0", "Stops listening to messages published to channels that match one or more patterns."),
+		shard(ps("ssubscribe", -2, subFlags, "7.0.0", "Listens for messages published to shard channels.")),
+		shard(ps("sunsubscribe", -1, subFlags, "7.0.0", "Stops listening to messages posted to shard channels.")),
+		ps("publish", 3, Conn|PubSub|Loading|Stale|Fast, "2.0.0", "Posts a message to a channel."),
+		&Command{Name: "spublish", Arity: 3, Flags: Conn | PubSub | Loading | Stale | Fast, FirstKey: 1, LastKey: 1, Step: 1, Group: "pubsub", Summary: "Post a message to a shard channel", Since: "7.0.0", Categories: []string{"pubsub"}},
+		&Command{Name: "pubsub", Arity: -2, Flags: Conn, Group: "pubsub", Summary: "A container for Pub/Sub commands.", Since: "2.8.0", Subcommands: []*Command{
+			ps("channels", -2, Conn|PubSub|Loading|Stale, "2.8.0", "Returns the active channels."),
+			ps("numpat", 2, Conn|PubSub|Loading|Stale, "2.8.0", "Returns a count of unique pattern subscriptions."),
+			ps("numsub", -2, Conn|PubSub|Loading|Stale, "2.8.0", "Returns a count of subscribers to channels."),
+			ps("shardchannels", -2, Conn|PubSub|Loading|Stale, "7.0.0", "Returns the active shard channels."),
+			ps("shardnumsub", -2, Conn|PubSub|Loading|Stale, "7.0.0", "Returns the count of subscribers of shard channels."),
+			ps("help", 2, Conn|Loading|Stale, "6.2.0", "Returns helpful text about the different subcommands."),
+		}},
+	)
 }

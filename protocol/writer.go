@@ -164,20 +164,92 @@ func appendHeader(b []byte, c byte, n int) []byte {
 	return append(b, '\r', '\n')
 }
 
-// AppendFloat formats f as Valkey replies with doubles: "inf", "-inf",
-// "nan", integers without a decimal point up to 17 digits, otherwise the
-// shortest form that reads back as the same float, in %.17g's notation.
+// AppendFloat formats f as Valkey's d2string does for double replies
+// (addReplyDouble, both RESP2 and RESP3): "nan", "inf", "-inf", "0" or
+// "-0"; an integral value of magnitude up to 2^62 as an integer; anything
+// else as fpconv_dtoa writes the shortest digits that read back as f:
+// plain decimals for exponents from -7 up ("0.1", "0.000001",
+// "123.45678901234568"), plain integers with up to 6 padding zeros
+// ("9223372036854776000"), and otherwise scientific notation with an
+// unpadded exponent ("1e-7", "1.5e+300", "1e+20").
 func AppendFloat(dst []byte, f float64) []byte {
 	switch {
+	case math.IsNaN(f):
+		return append(dst, "nan"...)
 	case math.IsInf(f, 1):
 		return append(dst, "inf"...)
 	case math.IsInf(f, -1):
 		return append(dst, "-inf"...)
-	case math.IsNaN(f):
-		return append(dst, "nan"...)
+	case f == 0:
+		if math.Signbit(f) {
+			return append(dst, "-0"...)
+		}
+		return append(dst, '0')
 	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e17 {
+	// double2ll: integral values within +-LLONG_MAX/2 print as integers.
+	const llHalf = float64(math.MaxInt64 / 2)
+	if f >= -llHalf && f <= llHalf && f == math.Trunc(f) {
 		return strconv.AppendInt(dst, int64(f), 10)
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	if f < 0 {
+		dst = append(dst, '-')
+		f = -f
+	}
+	// Shortest digits d1.d2d3...e±X; the value is digits * 10^k.
+	var buf [32]byte
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	mant, exp10 := e, 0
+	for i, ch := range e {
+		if ch == 'e' {
+			mant = e[:i]
+			x, _ := strconv.Atoi(string(e[i+1:]))
+			exp10 = x
+			break
+		}
+	}
+	var digits []byte
+	for _, ch := range mant {
+		if ch != '.' {
+			digits = append(digits, ch)
+		}
+	}
+	nd := len(digits)
+	k := exp10 - (nd - 1)
+	absExp := exp10
+	if absExp < 0 {
+		absExp = -absExp
+	}
+	// emit_digits of fpconv_dtoa.
+	if k >= 0 && absExp < nd+7 {
+		dst = append(dst, digits...)
+		for range k {
+			dst = append(dst, '0')
+		}
+		return dst
+	}
+	if k < 0 && (k > -7 || absExp < 4) {
+		offset := nd + k
+		if offset <= 0 {
+			dst = append(dst, '0', '.')
+			for range -offset {
+				dst = append(dst, '0')
+			}
+			return append(dst, digits...)
+		}
+		dst = append(dst, digits[:offset]...)
+		dst = append(dst, '.')
+		return append(dst, digits[offset:]...)
+	}
+	dst = append(dst, digits[0])
+	if nd > 1 {
+		dst = append(dst, '.')
+		dst = append(dst, digits[1:]...)
+	}
+	dst = append(dst, 'e')
+	if exp10 < 0 {
+		dst = append(dst, '-')
+	} else {
+		dst = append(dst, '+')
+	}
+	return strconv.AppendInt(dst, int64(absExp), 10)
 }

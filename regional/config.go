@@ -58,6 +58,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxBulk is proto-max-bulk-len for commands that build strings.
 	MaxBulk int64
+	// WrapLogStore, if set, wraps the on-disk log store below the stall
+	// guard (tests inject slow or failing disks with it).
+	WrapLogStore func(raft.LogStore) raft.LogStore
 	// NoSync turns off fsync of the log (benchmarks of the CPU path only;
 	// acknowledged writes may be lost on power failure).
 	NoSync bool

@@ -14,6 +14,9 @@ const (
 	// entryEffects carries the effects of one evaluator batch:
 	// storage.AppendEffects encoding, CRC included.
 	entryEffects = 1
+	// entryRemoved records that a node id left the region for good; the
+	// payload is the id.
+	entryRemoved = 2
 )
 
 // encodeEffectsEntry returns the log entry for a batch of effects.
@@ -35,6 +38,8 @@ func decodeEntry(b []byte) ([]storage.Effect, error) {
 	switch b[1] {
 	case entryEffects:
 		return storage.DecodeEffects(b[2:])
+	case entryRemoved:
+		return nil, nil
 	}
 	return nil, fmt.Errorf("regional: entry kind %d: %w", b[1], storage.ErrCorrupt)
 }

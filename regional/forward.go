@@ -35,10 +35,12 @@ type forwarder struct {
 	closed bool
 	srvWG  sync.WaitGroup
 	ln     net.Listener
+	// served are the connections serve accepted, closed by close.
+	served map[net.Conn]struct{}
 }
 
 func newForwarder(g *Group) *forwarder {
-	return &forwarder{g: g, conns: map[raft.ServerAddress]*fwdConn{}}
+	return &forwarder{g: g, conns: map[raft.ServerAddress]*fwdConn{}, served: map[net.Conn]struct{}{}}
 }
 
 type fwdConn struct {
@@ -56,6 +58,54 @@ type fwdResp struct {
 	db       int
 	reply    []byte
 	lost     bool // connection lost: outcome unknown
+}
+
+// probe asks the node at addr for its applied index (promotion of
+// non-voters).
+func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
+	fc, err := f.conn(addr)
+	if err != nil {
+		return 0, err
+	}
+	fc.mu.Lock()
+	if fc.dead {
+		fc.mu.Unlock()
+		return 0, errors.New("regional: connection lost")
+	}
+	fc.nextID++
+	id := fc.nextID
+	ch := make(chan fwdResp, 1)
+	fc.pending[id] = ch
+	fc.mu.Unlock()
+	payload := binary.AppendUvarint(nil, id)
+	payload = append(payload, 0, 2, 4, 0, 0) // db 0, proto 2, probe flag, no watches, no commands
+	fc.wmu.Lock()
+	fc.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	err = writeFrame(fc.bw, payload)
+	if err == nil {
+		err = fc.bw.Flush()
+	}
+	fc.wmu.Unlock()
+	if err != nil {
+		f.drop(addr, fc)
+		return 0, err
+	}
+	select {
+	case r := <-ch:
+		if r.lost {
+			return 0, errors.New("regional: connection lost")
+		}
+		v, n := binary.Uvarint(r.reply)
+		if n <= 0 {
+			return 0, errBadFrame
+		}
+		return v, nil
+	case <-time.After(2 * time.Second):
+		fc.mu.Lock()
+		delete(fc.pending, id)
+		fc.mu.Unlock()
+		return 0, errors.New("regional: probe timed out")
+	}
 }
 
 // forward sends req to the leader at addr. ok is false when the request
@@ -188,6 +238,9 @@ func (f *forwarder) close() {
 	conns := f.conns
 	f.conns = map[raft.ServerAddress]*fwdConn{}
 	ln := f.ln
+	for c := range f.served {
+		c.Close()
+	}
 	f.mu.Unlock()
 	for addr, fc := range conns {
 		f.drop(addr, fc)
@@ -208,7 +261,20 @@ func (f *forwarder) serve(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		f.srvWG.Go(func() { f.serveConn(c) })
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			c.Close()
+			return
+		}
+		f.served[c] = struct{}{}
+		f.mu.Unlock()
+		f.srvWG.Go(func() {
+			f.serveConn(c)
+			f.mu.Lock()
+			delete(f.served, c)
+			f.mu.Unlock()
+		})
 	}
 }
 
@@ -225,6 +291,15 @@ func (f *forwarder) serveConn(c net.Conn) {
 			return
 		}
 		id, req, proto, err := decodeFwdRequest(payload)
+		if errors.Is(err, errProbe) {
+			resp := encodeFwdResponse(id, true, 0, binary.AppendUvarint(nil, f.g.fsm.Applied()))
+			wmu.Lock()
+			if writeFrame(bw, resp) == nil {
+				bw.Flush()
+			}
+			wmu.Unlock()
+			continue
+		}
 		if err != nil {
 			f.g.log.Warn("bad forwarded request; closing", "remote", c.RemoteAddr(), "err", err)
 			return
@@ -309,7 +384,11 @@ func appendBytes(b, v []byte) []byte {
 	return append(b, v...)
 }
 
-var errBadFrame = errors.New("regional: malformed forwarded frame")
+var (
+	errBadFrame = errors.New("regional: malformed forwarded frame")
+	// errProbe marks a status probe rather than a request.
+	errProbe = errors.New("regional: probe")
+)
 
 type frameReader struct {
 	b   []byte
@@ -385,6 +464,9 @@ func decodeFwdRequest(b []byte) (uint64, *eval.Request, int, error) {
 			r.err = errBadFrame
 		}
 		req.Cmds = append(req.Cmds, args)
+	}
+	if flags&4 != 0 && r.err == nil {
+		return id, nil, 0, errProbe
 	}
 	if r.err != nil || db >= 16 || (proto != 2 && proto != 3) || len(req.Cmds) == 0 {
 		return 0, nil, 0, errBadFrame

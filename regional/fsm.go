@@ -2,9 +2,11 @@ package regional
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -26,6 +28,9 @@ type fsm struct {
 	mu struct {
 		sync.RWMutex
 		store *storage.Store
+		// removed holds the ids of nodes removed from the region: they
+		// are never let back in (ids are never reused).
+		removed map[string]bool
 	}
 
 	// applied is the index of the last applied entry, under appliedMu;
@@ -46,6 +51,7 @@ var (
 func newFSM(clock *hlc.Clock, log *slog.Logger) *fsm {
 	f := &fsm{clock: clock, log: log}
 	f.mu.store = storage.NewStore()
+	f.mu.removed = map[string]bool{}
 	f.appliedCond = sync.NewCond(&f.appliedMu)
 	return f
 }
@@ -63,6 +69,10 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 	for i, l := range logs {
 		last = l.Index
 		if l.Type != raft.LogCommand {
+			continue
+		}
+		if len(l.Data) >= 2 && l.Data[0] == entryVersion && l.Data[1] == entryRemoved {
+			f.mu.removed[string(l.Data[2:])] = true
 			continue
 		}
 		effects, err := decodeEntry(l.Data)
@@ -143,6 +153,17 @@ func (f *fsm) read(fn func(s *storage.Store)) {
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	var buf bytes.Buffer
 	f.mu.RLock()
+	buf.WriteString(snapMagic)
+	ids := make([]string, 0, len(f.mu.removed))
+	for id := range f.mu.removed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	buf.Write(binary.AppendUvarint(nil, uint64(len(ids))))
+	for _, id := range ids {
+		buf.Write(binary.AppendUvarint(nil, uint64(len(id))))
+		buf.WriteString(id)
+	}
 	err := f.mu.store.WriteSnapshot(&buf)
 	f.mu.RUnlock()
 	if err != nil {
@@ -155,16 +176,50 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 // an error, and raft refuses to start on it.
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, err := storage.ReadSnapshot(rc)
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("regional: restore snapshot: %w", err)
+	}
+	if !bytes.HasPrefix(b, []byte(snapMagic)) {
+		return fmt.Errorf("regional: restore snapshot: not a region snapshot: %w", storage.ErrCorrupt)
+	}
+	b = b[len(snapMagic):]
+	removed := map[string]bool{}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
+	}
+	b = b[k:]
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
+		}
+		removed[string(b[k:k+int(l)])] = true
+		b = b[k+int(l):]
+	}
+	st, err := storage.DecodeSnapshot(b)
 	if err != nil {
 		return fmt.Errorf("regional: restore snapshot: %w", err)
 	}
 	f.mu.Lock()
 	f.mu.store = st
+	f.mu.removed = removed
 	f.mu.Unlock()
 	f.clock.Update(st.LastStamp())
 	f.setApplied(st.Index())
 	return nil
+}
+
+// snapMagic opens a region snapshot: the removed node ids, then the
+// store's own snapshot (storage.WriteSnapshot, checksummed).
+const snapMagic = "MRGN\x01"
+
+// isRemoved reports whether a node id was removed from the region.
+func (f *fsm) isRemoved(id string) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.mu.removed[id]
 }
 
 type fsmSnapshot struct{ data []byte }

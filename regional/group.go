@@ -104,7 +104,11 @@ func Open(cfg Config) (*Group, error) {
 			bolt.Close()
 			return nil, fmt.Errorf("regional: snapshot store: %w", err)
 		}
-		guard := &stallGuard{LogStore: bolt, timeout: cfg.StallTimeout,
+		var inner raft.LogStore = bolt
+		if cfg.WrapLogStore != nil {
+			inner = cfg.WrapLogStore(inner)
+		}
+		guard := &stallGuard{LogStore: inner, timeout: cfg.StallTimeout,
 			onStall: func() {
 				g.stats.stalls.Add(1)
 				g.log.Error("log store write stalled; stepping down", "timeout", cfg.StallTimeout)
@@ -215,6 +219,7 @@ func (g *Group) becomeLeader() {
 	ev := newEvaluator(g)
 	g.ev.Store(ev)
 	ev.start()
+	ev.wg.Go(func() { g.promoteLoop(ev.quit) })
 	g.mu.Lock()
 	close(g.mu.readyCh)
 	g.mu.Unlock()
@@ -293,3 +298,9 @@ func (g *Group) numVoters() int {
 // IsReadyLeader reports whether this node leads and serves (its
 // post-election barrier is done).
 func (g *Group) IsReadyLeader() bool { return g.ev.Load() != nil }
+
+// Snapshot takes a snapshot now and compacts the log behind it.
+func (g *Group) Snapshot() error { return g.raft.Snapshot().Error() }
+
+// TransferLeadership hands leadership to another voter.
+func (g *Group) TransferLeadership() error { return g.raft.LeadershipTransfer().Error() }

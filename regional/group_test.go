@@ -67,3 +67,16 @@ func TestGroupConcurrentIncrAddsUp(t *testing.T) {
 		}
 	}
 }
+
+// doStale runs a read with READONLY semantics (local applied state).
+func doStale(g interface {
+	Exec(*eval.Request, *protocol.Writer) int
+}, args ...string) string {
+	var cmd [][]byte
+	for _, a := range args {
+		cmd = append(cmd, []byte(a))
+	}
+	var w protocol.Writer
+	g.Exec(&eval.Request{Cmds: [][][]byte{cmd}, ReadOnly: true, Stale: true}, &w)
+	return string(w.Bytes())
+}

@@ -18,25 +18,34 @@ import (
 // sent even though more requests are waiting.
 const flushAt = 64 << 10
 
-// Conn is one client connection. Its fields are owned by the connection's
-// goroutine, except those under wmu and the atomics.
-type Conn struct {
-	srv     *Server
-	id      uint64
-	nc      net.Conn
-	rd      *protocol.Reader
-	w       protocol.Writer
-	created time.Time
-	rand    *rand.Rand
+// finalWriteTimeout bounds how long a closing connection waits for its
+// last replies to be written.
+const finalWriteTimeout = 5 * time.Second
 
-	db       int
-	name     string
+var (
+	errIdleClose = errors.New("server: shutting down")
+	errWrite     = errors.New("server: write failed")
+)
+
+// Conn is one client connection. Its fields are owned by the connection's
+// goroutine, except shared, out and the atomics.
+type Conn struct {
+	srv          *Server
+	id           uint64
+	nc           net.Conn
+	fd           int
+	raddr, laddr string
+	rd           *protocol.Reader
+	w            protocol.Writer
+	created      time.Time
+	rand         *rand.Rand
+
+	db       int // mirrored in shared.db
 	authed   bool
-	lastCmd  string
-	closing  bool // reply, then close (QUIT, protocol error, CLIENT KILL of self)
-	libName  string
-	libVer   string
-	noEvict  bool
+	closing  bool // reply, then close (QUIT, CLIENT KILL of self)
+	replyOff bool // CLIENT REPLY OFF
+	skipNext bool // CLIENT REPLY SKIP: drop the next command's reply
+	skipThis bool
 
 	// MULTI state.
 	multi    bool
@@ -44,33 +53,79 @@ type Conn struct {
 	queued   [][][]byte
 	watches  []eval.Watch
 
-	// Pub/sub state, owned by the connection goroutine; the hub holds
-	// the Conn under its own lock to deliver messages.
-	subs  map[string]struct{}
-	psubs map[string]struct{}
+	// Pub/sub state. The maps are the connection's own view; the hub
+	// learns of changes when pending is applied (see syncSubs).
+	subs, psubs, ssubs map[string]struct{}
+	pending            []subChange
+	// selfMsgs are messages this connection published to itself; they
+	// follow the reply of the command that published them.
+	selfMsgs []byte
 
-	// wmu guards writes to nc: the connection goroutine's replies and
-	// messages pushed by publishers on other goroutines.
-	wmu sync.Mutex
+	// shared holds what other goroutines read (CLIENT LIST, CLIENT KILL,
+	// INFO). Only the connection goroutine writes it, under the lock; it
+	// reads it without.
+	shared struct {
+		sync.Mutex
+		connInfo
+	}
 
+	// out carries replies and pushed messages once the connection has
+	// subscribed to something; before that, replies go straight to nc.
+	out outbox
+
+	lastCmd    atomic.Pointer[protocol.Command]
+	proto      atomic.Int32 // RESP version, for publishers
 	lastActive atomic.Int64 // Unix ns of the last command
 	busy       atomic.Bool  // a command is being executed
 	idleClose  atomic.Bool  // Shutdown asked to close once idle
 	killed     atomic.Bool
 }
 
+// connInfo is the part of a connection's state CLIENT LIST shows.
+type connInfo struct {
+	name, libName, libVer string
+	db                    int
+	multi                 int // commands queued; -1 outside MULTI
+	watching              int
+	subs, psubs, ssubs    int
+	noEvict, noTouch      bool
+	resp                  int
+}
+
+// connReader is what the Reader reads from: before blocking on the
+// network it sends the replies accumulated so far, so a client always gets
+// the replies to everything it has sent, and it ends the connection when
+// Shutdown asked for it.
+type connReader struct{ c *Conn }
+
+func (r connReader) Read(p []byte) (int, error) {
+	c := r.c
+	if !c.flush() {
+		return 0, errWrite
+	}
+	if c.idleClose.Load() {
+		return 0, errIdleClose
+	}
+	n, err := c.nc.Read(p)
+	c.srv.stats.netIn.Add(int64(n))
+	return n, err
+}
+
 // serve reads requests and answers them until the client goes away.
 func (c *Conn) serve() {
-	defer c.nc.Close()
+	defer c.finish()
 	for {
+		c.rd.MaxBulk = c.srv.maxBulk.Load()
+		c.rd.Unauthenticated = c.authRequired()
 		args, err := c.rd.ReadCommand()
 		if err != nil {
 			var pe *protocol.ProtocolError
-			if errors.As(err, &pe) {
+			switch {
+			case errors.As(err, &pe):
 				c.w.Error("ERR " + pe.Error())
-				c.flush()
-				c.srv.log.Debug("protocol error", "client", c.id, "err", pe.Msg)
-			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.srv.log.Debug("protocol error", "client", c.id, "addr", c.raddr, "err", pe.Msg)
+			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errIdleClose), errors.Is(err, errWrite):
+			default:
 				c.srv.log.Debug("read failed", "client", c.id, "err", err)
 			}
 			return
@@ -80,41 +135,50 @@ func (c *Conn) serve() {
 		c.dispatch(args)
 		c.busy.Store(false)
 		if c.closing || c.killed.Load() {
-			c.flush()
 			return
 		}
-		if c.rd.Buffered() == 0 || c.w.Len() >= flushAt {
-			if !c.flush() {
-				return
-			}
-			if c.idleClose.Load() && c.rd.Buffered() == 0 {
-				return
-			}
+		if c.w.Len() >= flushAt && !c.flush() {
+			return
 		}
 	}
 }
+
+// finish sends the last replies and releases what the connection holds.
+func (c *Conn) finish() {
+	if !c.killed.Load() {
+		c.nc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+		c.flush()
+	}
+	c.unwatchAll()
+	c.srv.hub.unsubscribeAll(c)
+	if c.out.started {
+		c.out.close()
+		<-c.out.done
+	}
+	c.nc.Close()
+}
+
+// authRequired reports whether the client must still authenticate.
+func (c *Conn) authRequired() bool { return !c.authed && c.srv.passSet.Load() }
 
 // flush sends the accumulated replies; false means the connection is dead.
 func (c *Conn) flush() bool {
-	if c.w.Len() == 0 {
+	if len(c.pending) > 0 {
+		return c.syncSubs(true)
+	}
+	if c.w.Len() == 0 && len(c.selfMsgs) == 0 {
 		return true
 	}
-	c.wmu.Lock()
-	_, err := c.nc.Write(c.w.Bytes())
-	c.wmu.Unlock()
-	c.w.Reset()
-	return err == nil
-}
-
-// push writes an out-of-band message (pub/sub) from another goroutine.
-func (c *Conn) push(b []byte) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
-		c.nc.Close()
+	if !c.out.started {
+		n, err := c.nc.Write(c.w.Bytes())
+		c.srv.stats.netOut.Add(int64(n))
+		c.w.Reset()
+		return err == nil
 	}
-	c.nc.SetWriteDeadline(time.Time{})
+	mark, ok := c.out.enqueue(c.w.Bytes(), c.selfMsgs)
+	c.w.Reset()
+	c.selfMsgs = c.selfMsgs[:0]
+	return ok && c.out.wait(mark)
 }
 
 func (c *Conn) closeWhenIdle() {
@@ -128,13 +192,7 @@ func (c *Conn) closeWhenIdle() {
 // kill closes the connection from another goroutine (CLIENT KILL).
 func (c *Conn) kill() {
 	c.killed.Store(true)
-	c.nc.SetReadDeadline(time.Now())
-}
-
-// cleanup releases what the connection holds: watches, subscriptions.
-func (c *Conn) cleanup() {
-	c.unwatchAll()
-	c.srv.hub.unsubscribeAll(c)
+	c.nc.Close()
 }
 
 func (c *Conn) unwatchAll() {
@@ -142,7 +200,41 @@ func (c *Conn) unwatchAll() {
 		c.srv.exec.Unwatch(w.DB, w.Key)
 	}
 	c.watches = nil
+	c.setWatching(0)
 }
+
+func (c *Conn) setDB(db int) {
+	if db == c.db {
+		return
+	}
+	c.db = db
+	c.shared.Lock()
+	c.shared.db = db
+	c.shared.Unlock()
+}
+
+func (c *Conn) setProto(p int) {
+	c.w.Proto = p
+	c.proto.Store(int32(p))
+	c.shared.Lock()
+	c.shared.resp = p
+	c.shared.Unlock()
+}
+
+func (c *Conn) setMultiCount(n int) {
+	c.shared.Lock()
+	c.shared.multi = n
+	c.shared.Unlock()
+}
+
+func (c *Conn) setWatching(n int) {
+	c.shared.Lock()
+	c.shared.watching = n
+	c.shared.Unlock()
+}
+
+// subscribed reports whether the client is in Valkey's pub/sub state.
+func (c *Conn) subscribed() bool { return len(c.subs)+len(c.psubs)+len(c.ssubs) > 0 }
 
 // commands executed at once inside MULTI instead of being queued.
 var multiImmediate = map[string]bool{"exec": true, "discard": true, "multi": true, "watch": true, "quit": true, "reset": true}
@@ -157,62 +249,73 @@ var subscribedAllowed = map[string]bool{
 func (c *Conn) dispatch(args [][]byte) {
 	start := time.Now()
 	mark := c.w.Len()
-	cmd := protocol.Lookup(args[0])
-	name := ""
-	if cmd != nil {
-		name = cmd.FullName()
+	c.skipThis, c.skipNext = c.skipNext, false
+	name, rejected := c.run(args)
+	c.srv.recordCommand(name, time.Since(start), rejected, c.w.Bytes()[mark:])
+	if c.replyOff || c.skipThis {
+		c.w.Truncate(mark)
 	}
-	defer func() {
-		c.srv.stats.commands.Add(1)
-		if obs := c.srv.cfg.Observer; obs != nil && name != "" {
-			failed := c.w.Len() > mark && c.w.Bytes()[mark] == '-'
-			obs.Command(name, time.Since(start), failed)
-		}
-	}()
+}
+
+// run checks and executes one request. It returns the command's full name
+// ("" if unknown) and whether it was rejected before running.
+func (c *Conn) run(args [][]byte) (name string, rejected bool) {
+	cmd := protocol.Lookup(args[0])
 	if cmd == nil {
 		c.rejectInMulti()
 		c.w.Error(protocol.ErrUnknownCommand(args))
-		return
+		return "", true
 	}
+	name = cmd.FullName()
 	if !cmd.CheckArity(len(args)) {
 		c.rejectInMulti()
 		c.w.Error(protocol.ErrArity(cmd.Name))
-		return
+		return name, true
 	}
+	top := cmd
 	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
 		sub := cmd.Subcommand(args[1])
 		if sub == nil {
 			c.rejectInMulti()
-			c.w.Error(protocol.ErrUnknownSubcommand(cmd.Name, args[1]))
-			return
+			c.w.Error(protocol.ErrUnknownSubcommand(string(args[0]), args[1]))
+			return "", true
 		}
-		name = sub.FullName()
-		if !sub.CheckArity(len(args) - 1) {
+		cmd, name = sub, sub.FullName()
+		if !sub.CheckArity(len(args)) {
 			c.rejectInMulti()
 			c.w.Error(protocol.ErrArity(name))
-			return
+			return name, true
 		}
 	}
-	if !c.authed && cmd.Flags&protocol.NoAuth == 0 {
+	c.lastCmd.Store(cmd)
+	if c.authRequired() && top.Flags&protocol.NoAuth == 0 {
 		c.rejectInMulti()
 		c.w.Error(protocol.ErrNoAuth)
-		return
+		return name, true
 	}
-	if c.w.Proto < 3 && len(c.subs)+len(c.psubs) > 0 && !subscribedAllowed[cmd.Name] {
+	if c.multi && (cmd.Flags|top.Flags)&protocol.NoMulti != 0 {
+		c.rejectInMulti()
+		c.w.Error("ERR Command not allowed inside a transaction")
+		return name, true
+	}
+	if c.w.Proto < 3 && c.subscribed() && !subscribedAllowed[top.Name] {
+		c.rejectInMulti()
 		c.w.Error("ERR Can't execute '" + name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-		return
+		return name, true
 	}
-	c.lastCmd = name
-	if c.multi && !multiImmediate[cmd.Name] {
-		if cmd.Flags&protocol.NoMulti != 0 {
-			c.rejectInMulti()
-			c.w.Error("ERR Command not allowed inside a transaction")
-			return
-		}
+	if c.multi && !multiImmediate[top.Name] {
 		c.queued = append(c.queued, cloneArgs(args))
+		c.setMultiCount(len(c.queued))
 		c.w.Simple("QUEUED")
-		return
+		return name, false
 	}
+	c.execute(top, args)
+	return name, false
+}
+
+// execute runs a checked command outside MULTI (or from EXEC, for
+// connection commands).
+func (c *Conn) execute(cmd *protocol.Command, args [][]byte) {
 	if cmd.Flags&protocol.Conn != 0 {
 		h := connHandlers[cmd.Name]
 		if h == nil {
@@ -223,7 +326,7 @@ func (c *Conn) dispatch(args [][]byte) {
 		return
 	}
 	req := eval.Request{DB: c.db, Cmds: [][][]byte{args}, Rand: c.rand, ReadOnly: cmd.Flags&protocol.Write == 0}
-	c.db = c.srv.exec.Exec(&req, &c.w)
+	c.setDB(c.srv.exec.Exec(&req, &c.w))
 }
 
 // rejectInMulti marks a transaction as failed when a command could not be
@@ -243,7 +346,7 @@ func cloneArgs(args [][]byte) [][]byte {
 	out := make([][]byte, len(args))
 	for i, a := range args {
 		buf = append(buf, a...)
-		out[i] = buf[len(buf)-len(a):]
+		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
 	}
 	return out
 }
@@ -264,3 +367,142 @@ func registerConn(hs map[string]func(c *Conn, args [][]byte)) {
 }
 
 func lower(b []byte) string { return strings.ToLower(string(b)) }
+
+// outbox queues the bytes of a subscribed connection for its pusher
+// goroutine, so that publishers never write to a slow client themselves
+// and replies and messages never interleave.
+type outbox struct {
+	mu   sync.Mutex
+	cond sync.Cond // L is &mu; signalled when bytes arrive or are taken, or the box closes
+	// buf is what the pusher writes next.
+	buf []byte
+	// held are messages delivered while hold is set: the connection has
+	// subscribed in replies not yet queued, so messages wait for them.
+	held []byte
+	hold bool
+	// queued and taken count bytes put in buf and taken by the pusher.
+	queued, taken int64
+	closed        bool // the connection is ending: drain buf, then stop
+	dead          bool // writing failed or the client fell too far behind
+
+	started bool          // set once by the connection goroutine, before the pusher runs
+	done    chan struct{} // closed when the pusher ends
+}
+
+// pubsubLimit is Valkey's client-output-buffer-limit for pub/sub clients
+// (the hard limit): a subscriber that falls this far behind is closed.
+const pubsubLimit = 32 << 20
+
+// start runs the pusher. Called by the connection goroutine.
+func (c *Conn) startPusher() {
+	c.out.started = true
+	c.out.done = make(chan struct{})
+	c.srv.wg.Go(c.pushLoop)
+}
+
+func (c *Conn) pushLoop() {
+	o := &c.out
+	defer close(o.done)
+	var spare []byte
+	for {
+		o.mu.Lock()
+		for len(o.buf) == 0 && !o.closed && !o.dead {
+			o.cond.Wait()
+		}
+		if o.dead || len(o.buf) == 0 {
+			o.mu.Unlock()
+			return
+		}
+		b := o.buf
+		o.buf = spare[:0]
+		o.taken += int64(len(b))
+		o.cond.Broadcast()
+		o.mu.Unlock()
+		n, err := c.nc.Write(b)
+		c.srv.stats.netOut.Add(int64(n))
+		if err != nil {
+			o.fail()
+			c.nc.Close()
+			return
+		}
+		if cap(b) <= 1<<20 {
+			spare = b
+		} else {
+			spare = nil
+		}
+	}
+}
+
+// enqueue appends the connection's replies, then its messages to itself,
+// then the held messages, and ends holding. It returns the mark to wait
+// for.
+func (o *outbox) enqueue(reply, self []byte) (int64, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dead {
+		return 0, false
+	}
+	o.put(reply)
+	o.put(self)
+	o.put(o.held)
+	o.held, o.hold = o.held[:0], false
+	o.cond.Broadcast()
+	return o.queued, true
+}
+
+func (o *outbox) put(b []byte) {
+	o.buf = append(o.buf, b...)
+	o.queued += int64(len(b))
+}
+
+// wait blocks until the pusher has taken every byte up to mark.
+func (o *outbox) wait(mark int64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.taken < mark && !o.dead {
+		o.cond.Wait()
+	}
+	return !o.dead
+}
+
+// deliver queues a message from another connection. It reports false if
+// the client fell too far behind and must be closed.
+func (o *outbox) deliver(msg []byte) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.dead || o.closed {
+		return true
+	}
+	if len(o.buf)+len(o.held)+len(msg) > pubsubLimit {
+		o.dead, o.buf, o.held = true, nil, nil
+		o.cond.Broadcast()
+		return false
+	}
+	if o.hold {
+		o.held = append(o.held, msg...)
+		return true
+	}
+	o.put(msg)
+	o.cond.Broadcast()
+	return true
+}
+
+func (o *outbox) holdMessages() {
+	o.mu.Lock()
+	o.hold = true
+	o.mu.Unlock()
+}
+
+func (o *outbox) fail() {
+	o.mu.Lock()
+	o.dead, o.buf, o.held = true, nil, nil
+	o.cond.Broadcast()
+	o.mu.Unlock()
+}
+
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.cond.Broadcast()
+	o.mu.Unlock()
+}

@@ -3,16 +3,19 @@ package server
 import (
 	"crypto/subtle"
 	"strconv"
+	"time"
 
 	"github.com/meridian-kv/meridian/protocol"
 )
 
 func init() {
 	registerConn(map[string]func(c *Conn, args [][]byte){
-		"ping": (*Conn).cmdPing,
-		"echo": (*Conn).cmdEcho,
-		"auth": (*Conn).cmdAuth,
-		"quit": (*Conn).cmdQuit,
+		"ping":  (*Conn).cmdPing,
+		"echo":  (*Conn).cmdEcho,
+		"auth":  (*Conn).cmdAuth,
+		"quit":  (*Conn).cmdQuit,
+		"reset": (*Conn).cmdReset,
+		"time":  (*Conn).cmdTime,
 	})
 }
 
@@ -21,7 +24,7 @@ func (c *Conn) cmdPing(args [][]byte) {
 		c.w.Error(protocol.ErrArity("ping"))
 		return
 	}
-	if c.w.Proto < 3 && len(c.subs)+len(c.psubs) > 0 {
+	if c.w.Proto < 3 && c.subscribed() {
 		// RESP2 subscribed clients get a pong message (pubsub.c).
 		c.w.Array(2)
 		c.w.BulkString("pong")
@@ -78,8 +81,32 @@ func (c *Conn) cmdAuth(args [][]byte) {
 		return
 	}
 	c.authed = true
-	c.rd.Unauthenticated = false
 	c.w.OK()
+}
+
+// cmdReset is RESET: the connection returns to the state of a new one
+// (clearClientConnectionState), except for its library name and version.
+func (c *Conn) cmdReset(args [][]byte) {
+	c.resetMulti()
+	c.unwatchAll()
+	c.unsubscribeAllQuietly()
+	c.setDB(0)
+	c.setProto(2)
+	c.authed = !c.srv.passSet.Load()
+	c.replyOff, c.skipNext, c.skipThis = false, false, false
+	c.shared.Lock()
+	c.shared.name = ""
+	c.shared.noEvict, c.shared.noTouch = false, false
+	c.shared.Unlock()
+	c.w.Simple("RESET")
+}
+
+// cmdTime is TIME: Unix seconds and microseconds, as bulk strings.
+func (c *Conn) cmdTime(args [][]byte) {
+	now := time.Now()
+	c.w.Array(2)
+	c.w.BulkInt(now.Unix())
+	c.w.BulkInt(int64(now.Nanosecond() / 1000))
 }
 
 // Version is the Meridian version HELLO and INFO report.
@@ -137,9 +164,8 @@ func (c *Conn) cmdHello(args [][]byte) {
 			return
 		}
 		c.authed = true
-		c.rd.Unauthenticated = false
 	}
-	if !c.authed {
+	if c.authRequired() {
 		c.w.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
@@ -148,9 +174,11 @@ func (c *Conn) cmdHello(args [][]byte) {
 			c.w.Error(msg)
 			return
 		}
-		c.name = string(name)
+		c.shared.Lock()
+		c.shared.name = string(name)
+		c.shared.Unlock()
 	}
-	c.w.Proto = proto
+	c.setProto(proto)
 	c.w.Map(7)
 	c.w.BulkString("server")
 	c.w.BulkString("valkey")

@@ -21,11 +21,14 @@ func (c *Conn) cmdMulti(args [][]byte) {
 		return
 	}
 	c.multi = true
+	c.setMultiCount(0)
 	c.w.OK()
 }
 
+// resetMulti leaves MULTI and forgets the watches (EXEC, DISCARD, RESET).
 func (c *Conn) resetMulti() {
 	c.multi, c.multiErr, c.queued = false, false, nil
+	c.setMultiCount(-1)
 	c.unwatchAll()
 }
 
@@ -38,6 +41,10 @@ func (c *Conn) cmdDiscard(args [][]byte) {
 	c.w.OK()
 }
 
+// cmdExec runs the queued commands. Data commands go to the executor as
+// one atomic request; commands the connection handles itself (PING, ECHO,
+// PUBLISH, CLIENT, ...) run after it, and their replies are spliced into
+// the executor's array in queue order.
 func (c *Conn) cmdExec(args [][]byte) {
 	if !c.multi {
 		c.w.Error(protocol.ErrExecNoMulti)
@@ -48,9 +55,44 @@ func (c *Conn) cmdExec(args [][]byte) {
 		c.w.Error(protocol.ErrExecAbort)
 		return
 	}
-	req := eval.Request{DB: c.db, Cmds: c.queued, Multi: true, Watches: c.watches, Rand: c.rand}
-	c.db = c.srv.exec.Exec(&req, &c.w)
+	queued := c.queued
+	var data [][][]byte
+	conn := make([]*protocol.Command, len(queued)) // nil for data commands
+	for i, q := range queued {
+		if cmd := protocol.Lookup(q[0]); cmd != nil && cmd.Flags&protocol.Conn != 0 {
+			conn[i] = cmd
+		} else {
+			data = append(data, q)
+		}
+	}
+	if len(data) == len(queued) {
+		req := eval.Request{DB: c.db, Cmds: queued, Multi: true, Watches: c.watches, Rand: c.rand}
+		c.setDB(c.srv.exec.Exec(&req, &c.w))
+		c.resetMulti()
+		return
+	}
+	var tmp protocol.Writer
+	tmp.Proto = c.w.Proto
+	req := eval.Request{DB: c.db, Cmds: data, Multi: true, Watches: c.watches, Rand: c.rand}
+	c.setDB(c.srv.exec.Exec(&req, &tmp))
 	c.resetMulti()
+	replies, ok := respSplitArray(tmp.Bytes())
+	if !ok || len(replies) != len(data) {
+		// A null array (a WATCH failed) or an error from the executor
+		// stands for the whole transaction.
+		c.w.Raw(tmp.Bytes())
+		return
+	}
+	c.w.Array(len(queued))
+	j := 0
+	for i, q := range queued {
+		if conn[i] == nil {
+			c.w.Raw(replies[j])
+			j++
+			continue
+		}
+		c.execute(conn[i], q)
+	}
 }
 
 func (c *Conn) cmdWatch(args [][]byte) {
@@ -73,6 +115,7 @@ func (c *Conn) cmdWatch(args [][]byte) {
 		v := c.srv.exec.Watch(c.db, key)
 		c.watches = append(c.watches, eval.Watch{DB: c.db, Key: key, Version: v})
 	}
+	c.setWatching(len(c.watches))
 	c.w.OK()
 }
 

@@ -1,7 +1,8 @@
 // Package server is Meridian's RESP front: it accepts client connections,
 // parses requests (protocol.Reader), checks them against the command table,
 // handles connection state (AUTH, HELLO, SELECT, CLIENT, MULTI/EXEC, WATCH,
-// pub/sub) and hands every data command to an Executor.
+// pub/sub) and the server's own commands (CONFIG, INFO, COMMAND, TIME),
+// and hands every data command to an Executor.
 //
 // Usage:
 //
@@ -12,21 +13,31 @@
 //
 // The shape follows net/http.Server: Serve returns ErrServerClosed after
 // Shutdown or Close.
+//
+// Optional interfaces: an Executor that also implements [StoreReader]
+// gives INFO its keyspace numbers when [Config.Stats] is nil.
+//
+// Lock order: Server.mu, then hub.mu, then Conn.out.mu and Conn.shared;
+// Server.cfgMu and Server.statsMu are leaves.
 package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/meridian-kv/meridian/protocol"
 	"github.com/meridian-kv/meridian/server/eval"
+	"github.com/meridian-kv/meridian/storage"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
@@ -45,11 +56,44 @@ type Executor interface {
 	Unwatch(db int, key string)
 }
 
+// StoreReader is implemented by executors that can lend their store for
+// reading (eval.Local, regional.Group). INFO uses it for its keyspace
+// section when Config.Stats is nil.
+type StoreReader interface {
+	// Read calls fn with the store, which fn must not keep or change.
+	Read(fn func(s *storage.Store))
+}
+
 // Observer receives per-command measurements (ops wires it to Prometheus).
 type Observer interface {
 	// Command is called after each command with its full name ("get",
 	// "client|list"), how long it took and whether it replied with an error.
 	Command(name string, d time.Duration, failed bool)
+}
+
+// Stats are the data numbers INFO reports (sections keyspace and memory).
+type Stats struct {
+	// DBs holds each database's key counts, indexed by database number.
+	DBs []DBStats
+	// UsedMemory estimates the bytes in use; zero makes the server report
+	// the Go heap in use instead.
+	UsedMemory uint64
+}
+
+// DBStats are one database's key counts.
+type DBStats struct {
+	// Keys counts keys, including expired keys not yet deleted (DBSIZE).
+	Keys int
+	// Expires counts keys with a deadline.
+	Expires int
+}
+
+// InfoSection is an extra INFO section.
+type InfoSection struct {
+	// Name is the section name, as "regional"; INFO prints it capitalised.
+	Name string
+	// Lines are "key:value" lines, without line ends.
+	Lines []string
 }
 
 // Config configures a Server.
@@ -66,8 +110,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer, if not nil, receives per-command measurements.
 	Observer Observer
-	// Info, if not nil, adds sections to INFO (name to lines "k:v").
-	Info func(section string) []string
+	// Stats, if not nil, gives INFO its keyspace and memory numbers. When
+	// nil, an Executor implementing StoreReader is asked instead, and
+	// otherwise INFO reports no keys. It is called from connection
+	// goroutines, concurrently.
+	Stats func() Stats
+	// Info, if not nil, returns extra INFO sections. They are part of INFO
+	// without arguments, "default", "all" and "everything", and are shown
+	// alone when asked for by name. It is called concurrently.
+	Info func() []InfoSection
 }
 
 // DefaultConfig returns the configuration of `meridian server` without
@@ -89,21 +140,33 @@ func (c *Config) Validate() error {
 
 // Server serves RESP clients.
 type Server struct {
-	exec   Executor
-	log    *slog.Logger
-	start  time.Time
-	nextID atomic.Uint64
-	hub    *hub
+	exec     Executor
+	log      *slog.Logger
+	observer Observer // fixed at New
+	start    time.Time
+	runID    string
+	nextID   atomic.Uint64
+	hub      *hub
 
-	// cfg fields that CONFIG SET may change are read under cfgMu.
+	// cfg holds the settings CONFIG SET may change; read it with config().
 	cfgMu sync.RWMutex
 	cfg   Config
+	// Hot-path copies of cfg fields, updated under cfgMu with it.
+	maxBulk atomic.Int64
+	passSet atomic.Bool
 
 	stats struct {
 		connections atomic.Int64 // accepted, ever
 		rejected    atomic.Int64 // refused by maxclients
 		commands    atomic.Int64
+		netIn       atomic.Int64
+		netOut      atomic.Int64
+		errors      atomic.Int64 // error replies
 	}
+	// statsMu guards the per-command and per-error counters.
+	statsMu  sync.Mutex
+	cmdStats map[string]*cmdStat
+	errStats map[string]int64
 
 	mu struct {
 		sync.Mutex
@@ -112,6 +175,11 @@ type Server struct {
 		closed    bool
 	}
 	wg sync.WaitGroup
+}
+
+// cmdStat is one INFO commandstats line.
+type cmdStat struct {
+	calls, usec, rejected, failed int64
 }
 
 // New returns a Server that runs data commands on exec.
@@ -126,7 +194,15 @@ func New(cfg Config, exec Executor) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{exec: exec, log: log, cfg: cfg, start: time.Now(), hub: newHub()}
+	var id [20]byte
+	rand.Read(id[:])
+	s := &Server{
+		exec: exec, log: log, observer: cfg.Observer, cfg: cfg, start: time.Now(),
+		runID: hex.EncodeToString(id[:]), hub: newHub(),
+		cmdStats: map[string]*cmdStat{}, errStats: map[string]int64{},
+	}
+	s.maxBulk.Store(cfg.MaxBulk)
+	s.passSet.Store(cfg.RequirePass != "")
 	s.mu.listeners = map[net.Listener]struct{}{}
 	s.mu.conns = map[*Conn]struct{}{}
 	return s
@@ -190,23 +266,32 @@ func (s *Server) isClosed() bool {
 }
 
 func (s *Server) accept(nc net.Conn) {
+	fd := -1
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
+		if rc, err := tc.SyscallConn(); err == nil {
+			rc.Control(func(f uintptr) { fd = int(f) })
+		}
 	}
 	cfg := s.config()
 	c := &Conn{
 		srv:     s,
 		id:      s.nextID.Add(1),
 		nc:      nc,
-		rd:      protocol.NewReader(nc),
+		fd:      fd,
+		raddr:   addrString(nc.RemoteAddr()),
+		laddr:   addrString(nc.LocalAddr()),
 		created: time.Now(),
 		authed:  cfg.RequirePass == "",
-		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rand:    mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64())),
 	}
+	c.rd = protocol.NewReader(connReader{c})
 	c.w.Proto = 2
-	c.rd.MaxBulk = cfg.MaxBulk
-	c.rd.Unauthenticated = !c.authed
+	c.proto.Store(2)
+	c.shared.multi = -1
+	c.shared.resp = 2
+	c.out.cond.L = &c.out.mu
 	c.lastActive.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	if s.mu.closed {
@@ -223,16 +308,24 @@ func (s *Server) accept(nc net.Conn) {
 		return
 	}
 	s.mu.conns[c] = struct{}{}
-	s.mu.Unlock()
-	s.stats.connections.Add(1)
+	// Start under mu, so that a Shutdown that saw the connection also
+	// waits for it.
 	s.wg.Go(func() {
 		defer s.drop(c)
 		c.serve()
 	})
+	s.mu.Unlock()
+	s.stats.connections.Add(1)
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 func (s *Server) drop(c *Conn) {
-	c.cleanup()
 	s.mu.Lock()
 	delete(s.mu.conns, c)
 	s.mu.Unlock()
@@ -242,33 +335,62 @@ func (s *Server) drop(c *Conn) {
 func (s *Server) NumClients() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.mu.conns)
+	n := 0
+	for c := range s.mu.conns {
+		if !c.killed.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// clients returns the live connections ordered by id, as CLIENT LIST
+// shows them.
+func (s *Server) clients() []*Conn {
+	s.mu.Lock()
+	out := make([]*Conn, 0, len(s.mu.conns))
+	for c := range s.mu.conns {
+		if !c.killed.Load() {
+			out = append(out, c)
+		}
+	}
+	s.mu.Unlock()
+	sortConns(out)
+	return out
 }
 
 // Close closes every listener and connection at once and waits for the
-// connection goroutines to end. It is idempotent.
+// connection goroutines to end (a command being executed finishes first).
+// It is idempotent.
 func (s *Server) Close() error {
+	s.closeAll()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) closeAll() {
 	s.closeListeners()
 	s.mu.Lock()
 	for c := range s.mu.conns {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
 }
 
 // Shutdown stops accepting connections, then closes each connection once
-// it is idle (no command in progress), and waits for them until ctx ends.
+// it is idle (no command in progress and none waiting in its buffer), and
+// waits for them until ctx ends. If ctx ends first, it closes every
+// connection and returns ctx.Err() without waiting further, as
+// net/http.Server.Shutdown does.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
+	s.mu.Lock()
+	for c := range s.mu.conns {
+		c.closeWhenIdle()
+	}
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
-		s.mu.Lock()
-		for c := range s.mu.conns {
-			c.closeWhenIdle()
-		}
-		s.mu.Unlock()
 		s.wg.Wait()
 		close(done)
 	}()
@@ -276,7 +398,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		s.Close()
+		s.closeAll()
 		return ctx.Err()
 	}
 }
@@ -299,4 +421,96 @@ func (s *Server) Addrs() []net.Addr {
 		out = append(out, ln.Addr())
 	}
 	return out
+}
+
+// recordCommand updates INFO's commandstats and errorstats and the
+// Observer after one command. reply is what the command wrote.
+func (s *Server) recordCommand(name string, d time.Duration, rejected bool, reply []byte) {
+	failed := len(reply) > 0 && reply[0] == '-'
+	if !rejected {
+		s.stats.commands.Add(1)
+	}
+	if failed {
+		s.stats.errors.Add(1)
+	}
+	if name == "" && !failed {
+		return
+	}
+	s.statsMu.Lock()
+	if name != "" {
+		st := s.cmdStats[name]
+		if st == nil {
+			st = &cmdStat{}
+			s.cmdStats[name] = st
+		}
+		switch {
+		case rejected:
+			st.rejected++
+		default:
+			st.calls++
+			st.usec += d.Microseconds()
+			if failed {
+				st.failed++
+			}
+		}
+	}
+	if failed {
+		s.errStats[errorCode(reply)]++
+	}
+	s.statsMu.Unlock()
+	if s.observer != nil && name != "" {
+		s.observer.Command(name, d, failed)
+	}
+}
+
+// errorCode returns the first word of an encoded error reply ("ERR",
+// "WRONGTYPE").
+func errorCode(reply []byte) string {
+	end := 1
+	for end < len(reply) && end < 64 && reply[end] != ' ' && reply[end] != '\r' {
+		end++
+	}
+	return string(reply[1:end])
+}
+
+// resetStats clears the counters CONFIG RESETSTAT resets.
+func (s *Server) resetStats() {
+	s.stats.connections.Store(0)
+	s.stats.rejected.Store(0)
+	s.stats.commands.Store(0)
+	s.stats.netIn.Store(0)
+	s.stats.netOut.Store(0)
+	s.stats.errors.Store(0)
+	s.statsMu.Lock()
+	s.cmdStats = map[string]*cmdStat{}
+	s.errStats = map[string]int64{}
+	s.statsMu.Unlock()
+}
+
+// dataStats asks Config.Stats or the executor for the keyspace numbers.
+func (s *Server) dataStats() Stats {
+	if fn := s.config().Stats; fn != nil {
+		return fn()
+	}
+	var st Stats
+	if sr, ok := s.exec.(StoreReader); ok {
+		sr.Read(func(store *storage.Store) {
+			r := store.At(0)
+			st.DBs = make([]DBStats, storage.NumDBs)
+			for db := range storage.NumDBs {
+				st.DBs[db] = DBStats{Keys: r.Len(db), Expires: store.Expires(db)}
+			}
+		})
+	}
+	return st
+}
+
+// cpuTimes returns the process's user and system CPU seconds.
+func cpuTimes() (user, sys float64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime), tv(ru.Stime)
 }

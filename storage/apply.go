@@ -39,8 +39,8 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 			continue
 		}
 		d := &s.dbs[f.DB]
-		if f.TS.Less(d.floor) {
-			continue
+		if f.TS.Less(d.floor) && f.Op != OpLInsert {
+			continue // list inserts below the floor stay as tombstones
 		}
 		o := d.keys[f.Key]
 		if o == nil {
@@ -83,6 +83,9 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 	o := t.o
 	if o.val != nil {
 		o.val.compact(s.stable)
+		if valueEmpty(o.val) {
+			o.val = nil
+		}
 	}
 	live := o.Live()
 	switch {
@@ -100,7 +103,11 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 	if w := s.watched[dbKey{t.db, t.key}]; w != nil {
 		w.version = index
 	}
-	if !live && (o.val == nil || !o.val.tombstones()) && !s.stable.Less(o.Stamp()) {
+	// A dead key goes once its tombstones are stable, or at once if it
+	// holds nothing its database's floor does not say (an element removal
+	// or an expiry that arrived after a FLUSHDB stamped later).
+	empty := o.val == nil && o.TTL == (TTL{}) && !d.floor.Less(o.Floor)
+	if !live && (empty || (o.val == nil || !o.val.tombstones()) && !s.stable.Less(o.Stamp())) {
 		delete(d.keys, t.key)
 		delete(d.expires, t.key)
 		d.scan.Delete(scanEntry{scanHash(t.key), t.key})
@@ -144,22 +151,55 @@ func (o *Object) del(ts hlc.Timestamp) {
 	o.Floor = ts
 	if o.val != nil {
 		o.val.floor(ts)
+		if valueEmpty(o.val) {
+			o.val = nil
+		}
 	}
 	if o.TTL.TS.Less(ts) {
 		o.TTL = TTL{}
 	}
 }
 
-func applyToObject(o *Object, f *Effect) {
-	if f.TS.Less(o.Floor) {
-		return // written before the key was deleted
+// isRemoval reports whether op removes one element.
+func isRemoval(op Op) bool {
+	switch op {
+	case OpHDel, OpSRem, OpZRem, OpLRem:
+		return true
 	}
+	return false
+}
+
+// applyToObject merges one effect into a key's state. Every case is
+// commutative, associative and idempotent, and leaves the same state
+// whatever the order effects arrive in (DESIGN.md, "Merge rules"):
+//
+//  1. An effect stamped before the key's floor is dropped, except a list
+//     insert, which goes in as a dead item: other regions' inserts may
+//     still name it as their reference, and must find it wherever it came
+//     from.
+//  2. A removal stamped at the floor is dropped too: the floor already
+//     says all it says, and Register.cut forgets such removals.
+//  3. Type conflicts (only between regions: the evaluator refuses
+//     WRONGTYPE). Every write, removals included, is a write of its op's
+//     type. The type of the newest write wins, and every write also
+//     deletes the elements of other types stamped before it. So a write
+//     of type T stamped s to a key whose value has type U and largest
+//     stamp w:
+//     - loses if s < w: it raises the key's floor to s (U's elements
+//     older than it die) and is dropped;
+//     - wins otherwise: the floor rises to w (every U element dies,
+//     and so does every other-typed write that lost to U earlier, all
+//     stamped at most w), and the value starts afresh as a T.
+//     In any order this gives the key the type of its newest write, and
+//     the floor of the newest write of any other type.
+func applyToObject(o *Object, f *Effect) {
+	below := f.TS.Less(o.Floor)
 	switch f.Op {
 	case OpDel:
 		o.del(f.TS)
 		return
 	case OpExpire:
-		if o.TTL.TS.Less(f.TS) {
+		if !below && o.TTL.TS.Less(f.TS) {
 			o.TTL = TTL{At: f.Int, TS: f.TS}
 		}
 		return
@@ -168,17 +208,19 @@ func applyToObject(o *Object, f *Effect) {
 	if k == KindNone {
 		return
 	}
-	if o.val == nil {
-		o.val = newValue(k)
-	} else if o.val.kind() != k {
-		// Type conflict (only between regions: the evaluator refuses
-		// WRONGTYPE). The newest write's type wins: the write deletes what
-		// is older than it, and takes the key only if nothing of the old
-		// type, live or removed, is newer.
-		o.del(f.TS)
-		if o.val.Len() > 0 || f.TS.Less(o.val.stamp()) {
+	if below && f.Op != OpLInsert || isRemoval(f.Op) && !o.Floor.Less(f.TS) {
+		return
+	}
+	if o.val != nil && o.val.kind() != k {
+		w := o.val.stamp()
+		if f.TS.Less(w) {
+			o.del(f.TS)
 			return
 		}
+		o.del(w)
+		o.val = nil
+	}
+	if o.val == nil {
 		o.val = newValue(k)
 	}
 	switch f.Op {
@@ -207,7 +249,11 @@ func applyToObject(o *Object, f *Effect) {
 	case OpZIncr:
 		o.val.(*ZSet).incr(f.TS, f.Field, f.Float)
 	case OpLInsert:
-		o.val.(*List).insert(f.ID, f.Ref, f.TS, f.Value)
+		l := o.val.(*List)
+		l.insert(f.ID, f.Ref, f.TS, f.Value)
+		if below {
+			l.remove(f.ID, o.Floor)
+		}
 	case OpLRem:
 		o.val.(*List).remove(f.ID, f.TS)
 	case OpLSet:

@@ -171,7 +171,8 @@ func DecodeEffects(b []byte) ([]Effect, error) {
 	if v := d.byte(); v == 0 || v > effectsVersion {
 		return nil, fmt.Errorf("%w: unknown effects version %d", ErrCorrupt, v)
 	}
-	n := d.count(12)
+	// The smallest effect is 7 bytes: op, database, empty key, zero stamp.
+	n := d.count(7)
 	out := make([]Effect, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		var f Effect

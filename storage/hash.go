@@ -89,9 +89,14 @@ func (h *Hash) incr(field string, inc Inc) {
 func (h *Hash) floor(ts hlc.Timestamp) {
 	for f, r := range h.fields {
 		was := r.Live()
-		r.Remove(ts)
+		empty := r.cut(ts)
 		h.count(was, r.Live())
-		h.markPending(f, r)
+		if empty {
+			delete(h.fields, f)
+			delete(h.pending, f)
+		} else {
+			h.markPending(f, r)
+		}
 	}
 }
 
@@ -136,8 +141,14 @@ func (h *Hash) encode(e *encoder) {
 func decodeHash(d *decoder) *Hash {
 	h := newHash()
 	n := d.count(4)
+	prev := ""
 	for i := 0; i < n && d.err == nil; i++ {
 		f := d.string()
+		if i > 0 && f <= prev {
+			d.fail("hash fields out of order")
+			break
+		}
+		prev = f
 		r := decodeRegister(d)
 		h.fields[f] = r
 		if r.Live() {
@@ -218,8 +229,24 @@ func (s *Set) rem(ts hlc.Timestamp, m string) {
 }
 
 func (s *Set) floor(ts hlc.Timestamp) {
-	for m := range s.members {
-		s.rem(ts, m)
+	for m, r := range s.members {
+		was := r.Live()
+		empty := r.cut(ts)
+		switch now := r.Live(); {
+		case was && !now:
+			s.live--
+		case !was && now:
+			s.live++
+		}
+		if empty {
+			delete(s.members, m)
+			delete(s.pending, m)
+		} else if !r.Live() {
+			if s.pending == nil {
+				s.pending = map[string]struct{}{}
+			}
+			s.pending[m] = struct{}{}
+		}
 	}
 }
 
@@ -264,8 +291,14 @@ func (s *Set) encode(e *encoder) {
 func decodeSet(d *decoder) *Set {
 	s := newSet()
 	n := d.count(4)
+	prev := ""
 	for i := 0; i < n && d.err == nil; i++ {
 		m := d.string()
+		if i > 0 && m <= prev {
+			d.fail("set members out of order")
+			break
+		}
+		prev = m
 		r := decodeRegister(d)
 		s.members[m] = r
 		if r.Live() {

@@ -16,17 +16,34 @@ import (
 // concurrently and win the spot, and their successors, being causally later,
 // have larger ids still). With HLC ids this gives every region the same
 // order whatever the arrival order.
+//
+// Removal wins: an item, once removed (OpLRem, or a key-level delete stamped
+// after its insertion), stays dead for ever, even if a concurrent LSET
+// stamped after the removal reaches it. An item's identity is its insertion;
+// a new value never brings a popped item back.
 type List struct {
 	items []*litem // items[head:] in order, tombstones included
 	head  int
-	live  int
-	dead  int
+	// Invariant: live+dead == len(items)-head; live counts items whose
+	// alive() is true.
+	live int
+	dead int
+	// maxID is at least every id ever inserted: an insert with a larger
+	// id (every local push) is new without a search for duplicates.
+	maxID ItemID
+	// hint is where the last change happened, where pos looks first: a
+	// batch removes or sets neighbouring items one after the other. It
+	// may be stale (out of range, or moved): it only guides the search.
+	hint int
 }
 
 type litem struct {
 	id  ItemID
 	reg Register // the item's value; removal sets reg.Del
 }
+
+// alive reports whether the item has never been removed.
+func (it *litem) alive() bool { return it.reg.Del.IsZero() }
 
 func newList() *List { return &List{} }
 
@@ -58,7 +75,7 @@ func (l *List) Range(start int, fn func(i int, it Item) bool) {
 		return
 	}
 	for _, it := range l.items[l.head:] {
-		if !it.reg.Live() {
+		if !it.alive() {
 			continue
 		}
 		if idx >= start && !fn(idx, Item{it.id, it.reg.Value()}) {
@@ -86,7 +103,7 @@ func (l *List) Reverse(start int, fn func(i int, it Item) bool) {
 	idx := l.live - 1
 	for j := len(l.items) - 1; j >= l.head; j-- {
 		it := l.items[j]
-		if !it.reg.Live() {
+		if !it.alive() {
 			continue
 		}
 		if idx <= start && !fn(idx, Item{it.id, it.reg.Value()}) {
@@ -134,7 +151,9 @@ func (l *List) Before(id ItemID) ItemID {
 }
 
 // pos returns the index in l.items of id, or -1. It looks at both ends
-// first, where pushes and pops happen.
+// first, where pushes and pops happen, then outwards from the hint, so
+// that a batch of neighbouring removals (LPOP or LTRIM of many items)
+// costs little per item.
 func (l *List) pos(id ItemID) int {
 	n := len(l.items)
 	if n == l.head {
@@ -146,8 +165,12 @@ func (l *List) pos(id ItemID) int {
 	if l.items[l.head].id == id {
 		return l.head
 	}
-	for j := l.head; j < n; j++ {
-		if l.items[j].id == id {
+	h := min(max(l.hint, l.head), n-1)
+	for d := 0; h-d >= l.head || h+d < n; d++ {
+		if j := h + d; j < n && l.items[j].id == id {
+			return j
+		}
+		if j := h - d; d > 0 && j >= l.head && l.items[j].id == id {
 			return j
 		}
 	}
@@ -155,9 +178,10 @@ func (l *List) pos(id ItemID) int {
 }
 
 func (l *List) insert(id, ref ItemID, ts hlc.Timestamp, val []byte) {
-	if l.pos(id) >= 0 {
+	if id.Compare(l.maxID) <= 0 && l.pos(id) >= 0 {
 		return // delivered twice
 	}
+	l.maxID = maxItemID(l.maxID, id)
 	var j int
 	if ref.IsZero() {
 		j = l.head
@@ -193,23 +217,54 @@ func (l *List) insert(id, ref ItemID, ts hlc.Timestamp, val []byte) {
 	l.live++
 }
 
+func maxItemID(a, b ItemID) ItemID {
+	if a.Compare(b) < 0 {
+		return b
+	}
+	return a
+}
+
 func (l *List) remove(id ItemID, ts hlc.Timestamp) {
 	p := l.pos(id)
 	if p < 0 {
 		return
 	}
-	it := l.items[p]
-	was := it.reg.Live()
-	it.reg.Remove(ts)
-	if was && !it.reg.Live() {
+	l.hint = p
+	l.kill(l.items[p], ts)
+}
+
+// kill removes an item as of ts. A dead item keeps no value: only its
+// latest removal stamp Del and, as TS, the largest stamp of an LSET at or
+// after Del, or else its push's stamp. That state is the same whatever
+// order pushes, removals and LSETs arrive in (an LSET stamped before the
+// key's floor is dropped on arrival, so one before Del must not count).
+func (l *List) kill(it *litem, ts hlc.Timestamp) {
+	if !it.reg.Del.Less(ts) {
+		return
+	}
+	if it.alive() {
 		l.live--
 		l.dead++
 	}
+	keep := it.reg.TS
+	if keep.Less(ts) {
+		keep = it.id.TS
+	}
+	it.reg = Register{TS: keep, Del: ts}
 }
 
+// set writes an item's value. A dead item stays dead (removal wins) and
+// only records the stamp of a write at or after its removal (see kill).
 func (l *List) set(id ItemID, ts hlc.Timestamp, val []byte) {
-	if p := l.pos(id); p >= 0 {
-		l.items[p].reg.Set(ts, val)
+	p := l.pos(id)
+	if p < 0 {
+		return
+	}
+	l.hint = p
+	if it := l.items[p]; it.alive() {
+		it.reg.Set(ts, val)
+	} else if !ts.Less(it.reg.Del) && it.reg.TS.Less(ts) {
+		it.reg.TS = ts
 	}
 }
 
@@ -217,10 +272,8 @@ func (l *List) floor(ts hlc.Timestamp) {
 	for _, it := range l.items[l.head:] {
 		// An item's identity is its insertion: the floor kills items pushed
 		// before it, even if their value was set (LSET) afterwards.
-		if it.id.TS.Less(ts) && it.reg.Live() {
-			it.reg.Remove(ts)
-			l.live--
-			l.dead++
+		if it.id.TS.Less(ts) {
+			l.kill(it, ts)
 		}
 	}
 }
@@ -237,7 +290,7 @@ func (l *List) compact(stable hlc.Timestamp) {
 	if l.dead == 0 {
 		return
 	}
-	gone := func(it *litem) bool { return !it.reg.Live() && !stable.Less(it.reg.Del) }
+	gone := func(it *litem) bool { return !it.alive() && !stable.Less(it.reg.Del) }
 	for l.head < len(l.items) && gone(l.items[l.head]) {
 		l.items[l.head] = nil
 		l.head++
@@ -268,7 +321,7 @@ func (l *List) compact(stable hlc.Timestamp) {
 func (l *List) tombstones() bool { return l.dead > 0 }
 
 func (l *List) clone() value {
-	c := &List{live: l.live, dead: l.dead, items: make([]*litem, 0, len(l.items)-l.head)}
+	c := &List{live: l.live, dead: l.dead, maxID: l.maxID, items: make([]*litem, 0, len(l.items)-l.head)}
 	for _, it := range l.items[l.head:] {
 		ci := &litem{id: it.id, reg: *it.reg.cloneReg()}
 		c.items = append(c.items, ci)
@@ -291,7 +344,8 @@ func decodeList(d *decoder) *List {
 		it := &litem{id: d.itemID()}
 		it.reg = *decodeRegister(d)
 		l.items = append(l.items, it)
-		if it.reg.Live() {
+		l.maxID = maxItemID(l.maxID, it.id)
+		if it.alive() {
 			l.live++
 		} else {
 			l.dead++

@@ -38,6 +38,7 @@ type value interface {
 	// Len returns the number of live elements; 0 means the key does not exist.
 	Len() int
 	// floor kills every element stamped before ts (a key-level delete).
+	// Elements left holding nothing are forgotten (see Register.cut).
 	floor(ts hlc.Timestamp)
 	// stamp returns the largest stamp held, live or tombstone.
 	stamp() hlc.Timestamp
@@ -150,8 +151,30 @@ func (r *Register) Len() int {
 	}
 	return 0
 }
-func (r *Register) floor(ts hlc.Timestamp)       { r.Remove(ts) }
-func (r *Register) stamp() hlc.Timestamp         { return r.Stamp() }
-func (r *Register) compact(stable hlc.Timestamp) { r.fold(stable, false) }
-func (r *Register) tombstones() bool             { return !r.Del.IsZero() && !r.Live() }
-func (r *Register) clone() value                 { return r.cloneReg() }
+func (r *Register) floor(ts hlc.Timestamp) { r.cut(ts) }
+func (r *Register) stamp() hlc.Timestamp   { return r.Stamp() }
+func (r *Register) compact(stable hlc.Timestamp) {
+	if r.fold(stable, false) {
+		*r = Register{}
+	}
+}
+func (r *Register) tombstones() bool { return !r.Del.IsZero() && !r.Live() }
+func (r *Register) clone() value     { return r.cloneReg() }
+
+// valueEmpty reports whether v holds no element at all, live or removed.
+// Such a value carries nothing the key's floor does not, and goes.
+func valueEmpty(v value) bool {
+	switch v := v.(type) {
+	case *Register:
+		return v.empty()
+	case *Hash:
+		return len(v.fields) == 0
+	case *Set:
+		return len(v.members) == 0
+	case *ZSet:
+		return len(v.members) == 0
+	case *List:
+		return len(v.items) == v.head
+	}
+	return v == nil
+}

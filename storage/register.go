@@ -30,7 +30,7 @@ type Register struct {
 	// Del is the stamp of the last removal, or zero.
 	Del hlc.Timestamp
 	// Incs are the live increments, ascending by stamp.
-	// Invariant: every Incs[i].TS is after both TS and Del.
+	// Invariant: every Incs[i].TS is after TS and not before Del.
 	Incs []Inc
 }
 
@@ -50,10 +50,12 @@ func (r *Register) last() hlc.Timestamp {
 	return r.TS
 }
 
-// Live reports whether the element exists.
+// Live reports whether the element exists. A write stamped like the
+// removal survives it: a command that deletes a key and writes it again
+// (SET over an old value: OpDel then OpSet) stamps both alike.
 func (r *Register) Live() bool {
 	l := r.last()
-	return !l.IsZero() && r.Del.Less(l)
+	return !l.IsZero() && !l.Less(r.Del)
 }
 
 // Stamp returns the largest stamp the register holds, live or not.
@@ -76,26 +78,54 @@ func (r *Register) Set(ts hlc.Timestamp, val []byte) bool {
 		r.Val = []byte{}
 	}
 	r.TS = ts
-	r.dropIncsBefore(ts)
+	r.dropIncsBefore(ts, true)
 	return true
 }
 
 // Remove kills the element as of ts and reports whether that changed it.
+// A base or increment stamped like the removal survives it (a command that
+// removes and rewrites an element stamps both alike). A dead base is
+// forgotten, stamp included, so that the register is the same whichever
+// order its writes and removals arrived in.
 func (r *Register) Remove(ts hlc.Timestamp) bool {
 	if !r.Del.Less(ts) {
 		return false
 	}
 	r.Del = ts
 	if r.TS.Less(ts) {
-		r.Val = nil
+		r.Val, r.TS = nil, hlc.Timestamp{}
 	}
-	r.dropIncsBefore(ts)
+	r.dropIncsBefore(ts, false)
 	return true
+}
+
+// cut applies a key-level delete at ts: the base and the increments
+// stamped before ts die, and a removal stamped at or before ts is
+// forgotten, because the key's floor stands for it (and a removal that
+// arrives after the floor, stamped at or before it, is never applied). It
+// reports whether the register holds nothing any more, so that the
+// element can go: a register cut at ts is then the same whether its
+// writes arrived before the delete or after it (and were dropped).
+func (r *Register) cut(ts hlc.Timestamp) (empty bool) {
+	if r.TS.Less(ts) {
+		r.Val, r.TS = nil, hlc.Timestamp{}
+	}
+	r.dropIncsBefore(ts, false)
+	if !ts.Less(r.Del) {
+		r.Del = hlc.Timestamp{}
+	}
+	return r.empty()
+}
+
+// empty reports whether the register holds no write, increment or
+// removal.
+func (r *Register) empty() bool {
+	return r.Val == nil && r.TS.IsZero() && r.Del.IsZero() && len(r.Incs) == 0
 }
 
 // Incr adds one increment and reports whether it was kept.
 func (r *Register) Incr(inc Inc) bool {
-	if !r.TS.Less(inc.TS) || !r.Del.Less(inc.TS) {
+	if !r.TS.Less(inc.TS) || inc.TS.Less(r.Del) {
 		return false
 	}
 	i, found := slices.BinarySearchFunc(r.Incs, inc.TS, func(a Inc, t hlc.Timestamp) int { return a.TS.Compare(t) })
@@ -106,9 +136,11 @@ func (r *Register) Incr(inc Inc) bool {
 	return true
 }
 
-func (r *Register) dropIncsBefore(ts hlc.Timestamp) {
+// dropIncsBefore drops the increments stamped before ts, and those stamped
+// at ts too if inclusive.
+func (r *Register) dropIncsBefore(ts hlc.Timestamp, inclusive bool) {
 	i := 0
-	for i < len(r.Incs) && !ts.Less(r.Incs[i].TS) {
+	for i < len(r.Incs) && (r.Incs[i].TS.Less(ts) || inclusive && r.Incs[i].TS == ts) {
 		i++
 	}
 	if i > 0 {
@@ -118,7 +150,7 @@ func (r *Register) dropIncsBefore(ts hlc.Timestamp) {
 
 // base returns the live base value, or nil.
 func (r *Register) base() []byte {
-	if r.Val != nil && r.Del.Less(r.TS) {
+	if r.Val != nil && !r.TS.Less(r.Del) {
 		return r.Val
 	}
 	return nil
@@ -286,6 +318,9 @@ func decodeRegister(d *decoder) *Register {
 			inc.Float = d.float()
 		default:
 			d.fail("bad increment flag")
+		}
+		if n := len(r.Incs); n > 0 && !r.Incs[n-1].TS.Less(inc.TS) {
+			d.fail("increments out of order")
 		}
 		r.Incs = append(r.Incs, inc)
 	}

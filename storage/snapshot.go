@@ -22,9 +22,24 @@ const (
 func (s *Store) WriteSnapshot(w io.Writer) error {
 	crc := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
+	if err := s.writeState(bw, true); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}
+
+// writeState writes the snapshot body to w. Without logIndexes it leaves
+// out the log indexes (the store's and every key's Mod), which depend on
+// the order batches were applied in, not on the state: that is Digest's
+// input.
+func (s *Store) writeState(w io.Writer, logIndexes bool) error {
 	e := encoder{b: make([]byte, 0, 4096)}
 	flush := func() error {
-		if _, err := bw.Write(e.b); err != nil {
+		if _, err := w.Write(e.b); err != nil {
 			return err
 		}
 		e.b = e.b[:0]
@@ -32,7 +47,9 @@ func (s *Store) WriteSnapshot(w io.Writer) error {
 	}
 	e.b = append(e.b, snapshotMagic...)
 	e.byte(snapshotVersion)
-	e.uvarint(s.index)
+	if logIndexes {
+		e.uvarint(s.index)
+	}
 	e.ts(s.last)
 	e.ts(s.stable)
 	for i := range s.dbs {
@@ -46,7 +63,9 @@ func (s *Store) WriteSnapshot(w io.Writer) error {
 			e.ts(o.Floor)
 			e.varint(o.TTL.At)
 			e.ts(o.TTL.TS)
-			e.uvarint(o.Mod)
+			if logIndexes {
+				e.uvarint(o.Mod)
+			}
 			e.byte(byte(o.Kind()))
 			if o.val != nil {
 				o.val.encode(&e)
@@ -58,14 +77,7 @@ func (s *Store) WriteSnapshot(w io.Writer) error {
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
-	return err
+	return flush()
 }
 
 // ReadSnapshot reads a store written by WriteSnapshot. Corrupt input returns

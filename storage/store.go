@@ -175,6 +175,9 @@ func (s *Store) Expires(db int) int { return len(s.dbs[db].expires) }
 // SampleExpired returns up to n keys of db whose deadline is at or before
 // now, looking at no more than 20*n keys with a deadline (active expiry).
 func (s *Store) SampleExpired(db int, now int64, n int) []string {
+	if n <= 0 {
+		return nil
+	}
 	var out []string
 	looked := 0
 	for k, at := range s.dbs[db].expires {

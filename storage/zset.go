@@ -138,8 +138,12 @@ func (z *ZSet) rem(ts hlc.Timestamp, m string) {
 }
 
 func (z *ZSet) floor(ts hlc.Timestamp) {
-	for m := range z.members {
-		z.rem(ts, m)
+	for m, zm := range z.members {
+		z.update(m, func(r *Register) bool { r.cut(ts); return true })
+		if zm.reg.empty() {
+			delete(z.members, m)
+			delete(z.pending, m)
+		}
 	}
 }
 
@@ -190,8 +194,14 @@ func (z *ZSet) encode(e *encoder) {
 func decodeZSet(d *decoder) *ZSet {
 	z := newZSet()
 	n := d.count(4)
+	prev := ""
 	for i := 0; i < n && d.err == nil; i++ {
 		m := d.string()
+		if i > 0 && m <= prev {
+			d.fail("sorted-set members out of order")
+			break
+		}
+		prev = m
 		r := decodeRegister(d)
 		if d.err != nil {
 			break

@@ -153,3 +153,46 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 type tlog struct{ t testing.TB }
 
 func (w tlog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// Open starts node i again and returns the error instead of failing the
+// test (for tests of refusals to start).
+func (c *Cluster) Open(t testing.TB, i int) (*regional.Group, error) {
+	t.Helper()
+	nd := c.Nodes[i]
+	ln, err := net.Listen("tcp", nd.Addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := nd.cfg
+	cfg.Listener = ln
+	g, err := regional.Open(cfg)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	nd.Group = g
+	return g, nil
+}
+
+// Add starts one more node, not yet part of the region (Join it).
+func (c *Cluster) Add(t testing.TB) *Node {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	num := len(c.Nodes) + 1
+	nd := &Node{ID: fmt.Sprintf("n%d", num), Addr: ln.Addr().String()}
+	if c.opts.OnDisk {
+		nd.Dir = t.TempDir()
+	}
+	nd.cfg = c.config(nd, num)
+	nd.cfg.Listener = ln
+	g, err := regional.Open(nd.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd.Group = g
+	c.Nodes = append(c.Nodes, nd)
+	return nd
+}

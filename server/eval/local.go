@@ -80,7 +80,7 @@ func (l *Local) Exec(req *Request, w *protocol.Writer) int {
 	st := l.mu.store
 	if req.Multi {
 		for _, wt := range req.Watches {
-			if st.At(0).Version(wt.DB, wt.Key) != wt.Version || l.expiredSince(wt) {
+			if l.watchBroken(wt) {
 				w.NullArray()
 				return req.DB
 			}
@@ -98,11 +98,24 @@ func (l *Local) Exec(req *Request, w *protocol.Writer) int {
 	return c.DB
 }
 
-// expiredSince reports whether a watched key has expired: Valkey aborts
-// EXEC when a watched key expires after WATCH.
-func (l *Local) expiredSince(wt Watch) bool {
-	_, expired := l.mu.store.At(l.clock.PhysicalNow()).GetExpired(wt.DB, wt.Key)
-	return expired && wt.Version != 0
+// watchStale marks, in a version Watch returns, a key that had already
+// expired (but was still stored) when it was watched.
+const watchStale = 1 << 63
+
+// watchBroken reports whether a watched key changed since WATCH, which
+// aborts EXEC. A key that expires after WATCH counts as changed, as in
+// Valkey. A key already expired when watched does not: its expiry, or its
+// deletion by active expiry, is no change ("WATCH stale keys should not
+// fail EXEC"); a new live value is.
+func (l *Local) watchBroken(wt Watch) bool {
+	st := l.mu.store
+	now := st.At(l.clock.PhysicalNow())
+	changed := st.At(0).Version(wt.DB, wt.Key) != wt.Version&^watchStale
+	o, expired := now.GetExpired(wt.DB, wt.Key)
+	if wt.Version&watchStale != 0 {
+		return changed && o != nil && !expired
+	}
+	return changed || (expired && wt.Version != 0)
 }
 
 func (l *Local) applyLocked(effects []storage.Effect) {
@@ -123,7 +136,11 @@ func (l *Local) applyLocked(effects []storage.Effect) {
 func (l *Local) Watch(db int, key string) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.mu.store.Watch(db, key)
+	v := l.mu.store.Watch(db, key)
+	if _, expired := l.mu.store.At(l.clock.PhysicalNow()).GetExpired(db, key); expired {
+		v |= watchStale
+	}
+	return v
 }
 
 // Unwatch undoes one Watch.
