@@ -58,6 +58,7 @@ type Reader struct {
 	buf        []byte
 	start, end int // unparsed bytes; start is where the current request begins
 	args       [][]byte
+	lastLen    int // bytes of the request last returned
 
 	// mb is the state of a multibulk request being parsed; positions are
 	// relative to start, so they survive compaction.
@@ -92,6 +93,10 @@ func NewReader(rd io.Reader) *Reader {
 // parsed part of an incomplete request.
 func (r *Reader) Buffered() int { return r.end - r.start }
 
+// LastLen returns the size in bytes of the request ReadCommand last
+// returned (CLIENT LIST counts it in the caller's qbuf, as Valkey does).
+func (r *Reader) LastLen() int { return r.lastLen }
+
 // ReadCommand returns the next request's arguments. The slices stay valid
 // until the next call. Empty requests (blank inline lines, "*0") are
 // skipped. A malformed request returns a *ProtocolError; I/O errors are
@@ -120,6 +125,10 @@ func (r *Reader) ReadCommand() ([][]byte, error) {
 func (r *Reader) fill() error {
 	if r.start == r.end {
 		r.start, r.end = 0, 0
+		if len(r.buf) > 1<<20 {
+			// Give back the memory of a big request.
+			r.buf = make([]byte, 16<<10)
+		}
 	}
 	if r.end == len(r.buf) {
 		if r.start > 0 {
@@ -245,6 +254,7 @@ func (r *Reader) parse() (args [][]byte, done bool, err error) {
 	}
 	r.args = args
 	r.mb.active = false
+	r.lastLen = r.mb.pos
 	r.consume(r.mb.pos)
 	return args, true, nil
 }
@@ -272,6 +282,7 @@ func (r *Reader) parseInline(b []byte) ([][]byte, bool, error) {
 	if len(args) == 0 {
 		return nil, true, nil
 	}
+	r.lastLen = nl + 1
 	return args, true, nil
 }
 

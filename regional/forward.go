@@ -21,11 +21,21 @@ import (
 // per leader carries many requests, matched by id; a request is answered
 // exactly once. Frames are a 4-byte big-endian length and a payload.
 //
-// Request payload: id, db, proto, flags (1 multi, 2 read-only), watches
-// (count, then db, key, version), commands (count, then each: arg count,
-// args). Response payload: id, status (0 executed, 1 not executed: no
-// leader there), db, reply bytes.
+// Request payload: a frame type (fwdRequest, fwdProbe, fwdBatch), an id,
+// then for fwdRequest one request body: db, proto, flags (1 multi, 2
+// read-only), watches (count, then db, key, version), commands (count,
+// then each: arg count, args); for fwdBatch a count and that many
+// length-prefixed request bodies, run in order as one pipeline. Response
+// payload: id, status (0 executed, 1 not executed: no leader there), db,
+// reply bytes (all replies of a batch, concatenated).
 const maxFrame = 1<<30 + 1<<20
+
+// Forwarded frame types.
+const (
+	fwdRequest byte = 1
+	fwdProbe   byte = 2
+	fwdBatch   byte = 3
+)
 
 type forwarder struct {
 	g  *Group
@@ -77,8 +87,7 @@ func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
 	ch := make(chan fwdResp, 1)
 	fc.pending[id] = ch
 	fc.mu.Unlock()
-	payload := binary.AppendUvarint(nil, id)
-	payload = append(payload, 0, 2, 4, 0, 0) // db 0, proto 2, probe flag, no watches, no commands
+	payload := binary.AppendUvarint([]byte{fwdProbe}, id)
 	fc.wmu.Lock()
 	fc.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	err = writeFrame(fc.bw, payload)
@@ -112,6 +121,22 @@ func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
 // certainly did not execute (no connection, or the node there is not the
 // leader); the caller may retry.
 func (f *forwarder) forward(addr raft.ServerAddress, req *eval.Request, w *protocol.Writer, deadline time.Time) (db int, ok bool) {
+	return f.roundTrip(addr, []*eval.Request{req}, w, deadline)
+}
+
+// forwardMany sends a pipeline of requests as one batch frame, so the
+// leader runs them in order.
+func (f *forwarder) forwardMany(addr raft.ServerAddress, reqs []*eval.Request, w *protocol.Writer, deadline time.Time) (db int, ok bool) {
+	return f.roundTrip(addr, reqs, w, deadline)
+}
+
+func (f *forwarder) roundTrip(addr raft.ServerAddress, reqs []*eval.Request, w *protocol.Writer, deadline time.Time) (db int, ok bool) {
+	req := reqs[0]
+	fail := func(msg string) {
+		for range reqs {
+			w.Error(msg)
+		}
+	}
 	fc, err := f.conn(addr)
 	if err != nil {
 		return req.DB, false
@@ -127,7 +152,17 @@ func (f *forwarder) forward(addr raft.ServerAddress, req *eval.Request, w *proto
 	fc.pending[id] = ch
 	fc.mu.Unlock()
 
-	payload := encodeFwdRequest(id, req, w.Proto)
+	var payload []byte
+	if len(reqs) == 1 {
+		payload = appendFwdBody(binary.AppendUvarint([]byte{fwdRequest}, id), req, w.Proto)
+	} else {
+		payload = binary.AppendUvarint([]byte{fwdBatch}, id)
+		payload = binary.AppendUvarint(payload, uint64(len(reqs)))
+		for _, r := range reqs {
+			body := appendFwdBody(nil, r, w.Proto)
+			payload = appendBytes(payload, body)
+		}
+	}
 	fc.wmu.Lock()
 	fc.c.SetWriteDeadline(deadline)
 	err = writeFrame(fc.bw, payload)
@@ -139,7 +174,7 @@ func (f *forwarder) forward(addr raft.ServerAddress, req *eval.Request, w *proto
 		f.drop(addr, fc)
 		// Partly written frames are never executed (the leader needs the
 		// whole frame), but we cannot tell how much arrived.
-		w.Error(ErrUncertain)
+		fail(ErrUncertain)
 		return req.DB, true
 	}
 	t := time.NewTimer(time.Until(deadline))
@@ -149,9 +184,9 @@ func (f *forwarder) forward(addr raft.ServerAddress, req *eval.Request, w *proto
 		switch {
 		case r.lost:
 			if req.ReadOnly {
-				w.Error(ErrNoLeader)
+				fail(ErrNoLeader)
 			} else {
-				w.Error(ErrUncertain)
+				fail(ErrUncertain)
 			}
 			return req.DB, true
 		case !r.executed:
@@ -164,9 +199,9 @@ func (f *forwarder) forward(addr raft.ServerAddress, req *eval.Request, w *proto
 		delete(fc.pending, id)
 		fc.mu.Unlock()
 		if req.ReadOnly {
-			w.Error(ErrNoLeader)
+			fail(ErrNoLeader)
 		} else {
-			w.Error(ErrUncertain)
+			fail(ErrUncertain)
 		}
 		return req.DB, true
 	}
@@ -290,7 +325,7 @@ func (f *forwarder) serveConn(c net.Conn) {
 		if err != nil {
 			return
 		}
-		id, req, proto, err := decodeFwdRequest(payload)
+		id, reqs, proto, err := decodeFwdFrame(payload)
 		if errors.Is(err, errProbe) {
 			resp := encodeFwdResponse(id, true, 0, binary.AppendUvarint(nil, f.g.fsm.Applied()))
 			wmu.Lock()
@@ -308,11 +343,14 @@ func (f *forwarder) serveConn(c net.Conn) {
 			var w protocol.Writer
 			w.Proto = proto
 			executed := true
-			db := req.DB
-			if f.g.ev.Load() == nil {
+			db := reqs[0].DB
+			switch {
+			case f.g.ev.Load() == nil:
 				executed = false // not the leader (any more): the sender retries
-			} else {
-				db = f.g.exec(req, &w, false)
+			case len(reqs) == 1:
+				db = f.g.exec(reqs[0], &w, false)
+			default:
+				db = f.g.execBatchLeader(reqs, &w)
 			}
 			resp := encodeFwdResponse(id, executed, db, w.Bytes())
 			wmu.Lock()
@@ -348,8 +386,8 @@ func readFrame(r io.Reader) ([]byte, error) {
 	return b, err
 }
 
-func encodeFwdRequest(id uint64, req *eval.Request, proto int) []byte {
-	b := binary.AppendUvarint(nil, id)
+// appendFwdBody appends one request body.
+func appendFwdBody(b []byte, req *eval.Request, proto int) []byte {
 	b = binary.AppendUvarint(b, uint64(req.DB))
 	if proto != 3 {
 		proto = 2
@@ -438,9 +476,46 @@ func (r *frameReader) count() int {
 	return int(n)
 }
 
-func decodeFwdRequest(b []byte) (uint64, *eval.Request, int, error) {
+// decodeFwdFrame decodes a request frame: one request, a batch, or a probe
+// (errProbe, with the id).
+func decodeFwdFrame(b []byte) (uint64, []*eval.Request, int, error) {
 	r := frameReader{b: b}
+	typ := r.byte()
 	id := r.uvarint()
+	if r.err != nil {
+		return 0, nil, 0, errBadFrame
+	}
+	switch typ {
+	case fwdProbe:
+		return id, nil, 0, errProbe
+	case fwdRequest:
+		req, proto, err := decodeFwdBody(r.b)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		return id, []*eval.Request{req}, proto, nil
+	case fwdBatch:
+		n := r.count()
+		var reqs []*eval.Request
+		proto := 0
+		for i := 0; i < n && r.err == nil; i++ {
+			req, p, err := decodeFwdBody(r.bytes())
+			if err != nil || (proto != 0 && p != proto) || (len(reqs) > 0 && req.DB != reqs[0].DB) {
+				return 0, nil, 0, errBadFrame
+			}
+			proto = p
+			reqs = append(reqs, req)
+		}
+		if r.err != nil || len(reqs) == 0 {
+			return 0, nil, 0, errBadFrame
+		}
+		return id, reqs, proto, nil
+	}
+	return 0, nil, 0, errBadFrame
+}
+
+func decodeFwdBody(b []byte) (*eval.Request, int, error) {
+	r := frameReader{b: b}
 	req := &eval.Request{}
 	db := r.uvarint()
 	proto := int(r.byte())
@@ -465,19 +540,16 @@ func decodeFwdRequest(b []byte) (uint64, *eval.Request, int, error) {
 		}
 		req.Cmds = append(req.Cmds, args)
 	}
-	if flags&4 != 0 && r.err == nil {
-		return id, nil, 0, errProbe
-	}
-	if r.err != nil || db >= 16 || (proto != 2 && proto != 3) || len(req.Cmds) == 0 {
-		return 0, nil, 0, errBadFrame
+	if r.err != nil || db >= 16 || (proto != 2 && proto != 3) || len(req.Cmds) == 0 || len(r.b) != 0 {
+		return nil, 0, errBadFrame
 	}
 	for _, wt := range req.Watches {
 		if wt.DB >= 16 {
-			return 0, nil, 0, errBadFrame
+			return nil, 0, errBadFrame
 		}
 	}
 	req.DB = int(db)
-	return id, req, proto, nil
+	return req, proto, nil
 }
 
 func encodeFwdResponse(id uint64, executed bool, db int, reply []byte) []byte {

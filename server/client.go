@@ -78,7 +78,7 @@ func (c *Conn) cmdClient(args [][]byte) {
 	case "setinfo":
 		c.clientSetinfo(args)
 	case "info":
-		c.w.Verbatim(c.infoLine() + "\n")
+		c.w.Verbatim(c.infoLine(c) + "\n")
 	case "list":
 		c.clientList(args)
 	case "kill":
@@ -205,7 +205,7 @@ func (c *Conn) clientList(args [][]byte) {
 	}
 	var b strings.Builder
 	for _, o := range conns {
-		b.WriteString(o.infoLine())
+		b.WriteString(o.infoLine(c))
 		b.WriteByte('\n')
 	}
 	c.w.Verbatim(b.String())
@@ -297,9 +297,10 @@ func (c *Conn) clientKill(args [][]byte) {
 	c.w.Int(int64(killed))
 }
 
-// infoLine returns the connection's CLIENT LIST line (Valkey 7.2 format).
-// Memory and buffer fields are reported as zero.
-func (c *Conn) infoLine() string {
+// infoLine returns the connection's CLIENT LIST line (Valkey 7.2 format)
+// as caller sees it. Memory and buffer fields are reported as zero, except
+// the caller's qbuf, which holds the request being run, as in Valkey.
+func (c *Conn) infoLine(caller *Conn) string {
 	c.shared.Lock()
 	sh := c.shared.connInfo
 	c.shared.Unlock()
@@ -326,8 +327,12 @@ func (c *Conn) infoLine() string {
 	if lc := c.lastCmd.Load(); lc != nil {
 		cmd = lc.FullName()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
-		c.id, c.raddr, c.laddr, c.fd, sh.name, age, idle, flags, sh.db, sh.subs, sh.psubs, sh.ssubs, sh.multi, cmd, sh.resp, sh.libName, sh.libVer)
+	qbuf := 0
+	if c == caller {
+		qbuf = c.rd.LastLen() + c.rd.Buffered()
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		c.id, c.raddr, c.laddr, c.fd, sh.name, age, idle, flags, sh.db, sh.subs, sh.psubs, sh.ssubs, sh.multi, qbuf, cmd, sh.resp, sh.libName, sh.libVer)
 }
 
 func sortConns(cs []*Conn) {

@@ -106,7 +106,8 @@ func TestClientList(t *testing.T) {
 		line map[string]string
 		want map[string]string
 	}{
-		{"caller", lines[0], map[string]string{"flags": "N", "cmd": "client|list", "resp": "2", "multi": "-1"}},
+		// The caller's qbuf holds its request, "*2\r\n$6\r\nclient\r\n$4\r\nlist\r\n".
+		{"caller", lines[0], map[string]string{"flags": "N", "cmd": "client|list", "resp": "2", "multi": "-1", "qbuf": "26"}},
 		// A subscriber is flagged P and counts its channels.
 		{"subscriber", lines[1], map[string]string{"flags": "P", "sub": "1", "psub": "0", "cmd": "subscribe"}},
 		// A client in MULTI is flagged x; multi counts queued commands.
@@ -193,6 +194,16 @@ func TestClientKill(t *testing.T) {
 	b.expectClosed()
 	if n := admin.Do(ctx, "client", "kill", "id", strconv.FormatInt(myID, 10)).Val(); n != int64(0) {
 		t.Fatalf("KILL own ID with SKIPME yes = %v, want 0", n)
+	}
+	// LADDR is the server's side of the connection: everyone here.
+	a = dialRaw(t, srv)
+	a.do("ping")
+	if n := admin.Do(ctx, "client", "kill", "laddr", srv.Addr).Val(); n != int64(1) {
+		t.Fatalf("KILL LADDR = %v, want 1", n)
+	}
+	a.expectClosed()
+	if n := admin.Do(ctx, "client", "kill", "laddr", "127.0.0.1:1", "skipme", "no").Val(); n != int64(0) {
+		t.Fatalf("KILL LADDR elsewhere = %v, want 0", n)
 	}
 	sub := dialRaw(t, srv)
 	sub.do("subscribe", "x")

@@ -14,22 +14,24 @@ func init() {
 	registerConn(map[string]func(c *Conn, args [][]byte){"config": (*Conn).cmdConfig})
 }
 
-// configParam is one parameter CONFIG GET shows. set is nil for the
-// parameters CONFIG SET refuses; it validates v, and returns an apply
-// function or Valkey's error text.
+// configParam is one parameter CONFIG GET shows. set validates v and
+// returns an apply function or Valkey's error text; when it is nil, CONFIG
+// SET accepts only the current value (a no-op), unless immutable.
 type configParam struct {
-	name string
-	get  func(s *Server, cfg *Config) string
-	set  func(v []byte) (apply func(cfg *Config), err string)
+	name      string
+	get       func(s *Server, cfg *Config) string
+	set       func(v []byte) (apply func(cfg *Config), err string)
+	immutable bool // as in Valkey: never settable
 }
 
 // configParams are the parameters Meridian honours, sorted by name. The
-// fixed ones (maxmemory, save, ...) describe what Meridian does and cannot
-// be changed.
+// fixed ones (port, maxmemory, save, ...) describe what Meridian does;
+// setting them to their current value succeeds, so that tools that
+// re-apply a configuration work.
 var configParams = []configParam{
 	{name: "appendonly", get: fixed("no")},
 	{name: "bind", get: func(s *Server, cfg *Config) string { h, _ := s.listenHostPort(cfg); return h }},
-	{name: "databases", get: fixed(strconv.Itoa(storage.NumDBs))},
+	{name: "databases", get: fixed(strconv.Itoa(storage.NumDBs)), immutable: true},
 	{name: "maxclients", get: func(_ *Server, cfg *Config) string { return strconv.Itoa(cfg.MaxClients) },
 		set: func(v []byte) (func(*Config), string) {
 			n, ok := protocol.String2ll(v)
@@ -203,7 +205,7 @@ func (c *Conn) configSet(args [][]byte) {
 		failed := func(msg string) {
 			c.w.Error("ERR CONFIG SET failed (possibly related to argument '" + string(args[i]) + "') - " + msg)
 		}
-		if p.set == nil {
+		if p.immutable {
 			failed("can't set immutable config")
 			return
 		}
@@ -212,6 +214,14 @@ func (c *Conn) configSet(args [][]byte) {
 			return
 		}
 		names = append(names, p.name)
+		if p.set == nil {
+			cfg := c.srv.config()
+			if !strings.EqualFold(string(args[i+1]), p.get(c.srv, &cfg)) {
+				failed("can't set immutable config")
+				return
+			}
+			continue
+		}
 		apply, msg := p.set(args[i+1])
 		if msg != "" {
 			failed(msg)

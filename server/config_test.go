@@ -95,6 +95,10 @@ func TestConfigSet(t *testing.T) {
 			{args: []any{"config", "set", "maxclients", "500", "proto-max-bulk-len", "2mb"}},
 			{args: []any{"config", "set", "nosuch", "1"}, err: "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"},
 			{args: []any{"config", "set", "databases", "32"}, err: "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"},
+			{args: []any{"config", "set", "databases", "16"}, err: "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"},
+			// Fixed parameters accept their current value only.
+			{args: []any{"config", "set", "save", "", "appendonly", "NO", "maxmemory-policy", "noeviction"}},
+			{args: []any{"config", "set", "appendonly", "yes"}, err: "ERR CONFIG SET failed (possibly related to argument 'appendonly') - can't set immutable config"},
 			{args: []any{"config", "set", "maxclients", "many"}, err: "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer"},
 			{args: []any{"config", "set", "maxclients", "0"}, err: "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive"},
 			{args: []any{"config", "set", "proto-max-bulk-len", "lots"}, err: "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be a memory value"},

@@ -172,13 +172,23 @@ func (c *Conn) flush() bool {
 	if !c.out.started {
 		n, err := c.nc.Write(c.w.Bytes())
 		c.srv.stats.netOut.Add(int64(n))
-		c.w.Reset()
+		c.resetWriter()
 		return err == nil
 	}
 	mark, ok := c.out.enqueue(c.w.Bytes(), c.selfMsgs)
-	c.w.Reset()
+	c.resetWriter()
 	c.selfMsgs = c.selfMsgs[:0]
 	return ok && c.out.wait(mark)
+}
+
+// resetWriter empties the reply buffer, giving back the memory of a big
+// reply.
+func (c *Conn) resetWriter() {
+	if c.w.Len() > 1<<20 {
+		c.w = protocol.Writer{Proto: c.w.Proto}
+		return
+	}
+	c.w.Reset()
 }
 
 func (c *Conn) closeWhenIdle() {
@@ -250,27 +260,39 @@ func (c *Conn) dispatch(args [][]byte) {
 	start := time.Now()
 	mark := c.w.Len()
 	c.skipThis, c.skipNext = c.skipNext, false
-	name, rejected := c.run(args)
-	c.srv.recordCommand(name, time.Since(start), rejected, c.w.Bytes()[mark:])
-	if c.replyOff || c.skipThis {
+	name, rejected, queued := c.run(args)
+	if !queued {
+		// Queued commands are counted when EXEC runs them.
+		c.srv.recordCommand(name, time.Since(start), rejected, c.w.Bytes()[mark:])
+	}
+	// CLIENT REPLY OFF and SKIP silence replies, but not subscription
+	// notifications, which Valkey sends as pushes (CLIENT_PUSHING).
+	if (c.replyOff || c.skipThis) && (rejected || !subscribeFamily[name]) {
 		c.w.Truncate(mark)
 	}
 }
 
-// run checks and executes one request. It returns the command's full name
-// ("" if unknown) and whether it was rejected before running.
-func (c *Conn) run(args [][]byte) (name string, rejected bool) {
+// subscribeFamily are the commands whose replies are notifications.
+var subscribeFamily = map[string]bool{
+	"subscribe": true, "unsubscribe": true, "psubscribe": true, "punsubscribe": true,
+	"ssubscribe": true, "sunsubscribe": true,
+}
+
+// run checks and executes or queues one request. It returns the command's
+// full name ("" if unknown), and whether it was rejected before running or
+// queued for EXEC.
+func (c *Conn) run(args [][]byte) (name string, rejected, queued bool) {
 	cmd := protocol.Lookup(args[0])
 	if cmd == nil {
 		c.rejectInMulti()
 		c.w.Error(protocol.ErrUnknownCommand(args))
-		return "", true
+		return "", true, false
 	}
 	name = cmd.FullName()
 	if !cmd.CheckArity(len(args)) {
 		c.rejectInMulti()
 		c.w.Error(protocol.ErrArity(cmd.Name))
-		return name, true
+		return name, true, false
 	}
 	top := cmd
 	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
@@ -278,39 +300,39 @@ func (c *Conn) run(args [][]byte) (name string, rejected bool) {
 		if sub == nil {
 			c.rejectInMulti()
 			c.w.Error(protocol.ErrUnknownSubcommand(string(args[0]), args[1]))
-			return "", true
+			return "", true, false
 		}
 		cmd, name = sub, sub.FullName()
 		if !sub.CheckArity(len(args)) {
 			c.rejectInMulti()
 			c.w.Error(protocol.ErrArity(name))
-			return name, true
+			return name, true, false
 		}
 	}
 	c.lastCmd.Store(cmd)
 	if c.authRequired() && top.Flags&protocol.NoAuth == 0 {
 		c.rejectInMulti()
 		c.w.Error(protocol.ErrNoAuth)
-		return name, true
+		return name, true, false
 	}
 	if c.multi && (cmd.Flags|top.Flags)&protocol.NoMulti != 0 {
 		c.rejectInMulti()
 		c.w.Error("ERR Command not allowed inside a transaction")
-		return name, true
+		return name, true, false
 	}
 	if c.w.Proto < 3 && c.subscribed() && !subscribedAllowed[top.Name] {
 		c.rejectInMulti()
 		c.w.Error("ERR Can't execute '" + name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
-		return name, true
+		return name, true, false
 	}
 	if c.multi && !multiImmediate[top.Name] {
 		c.queued = append(c.queued, cloneArgs(args))
 		c.setMultiCount(len(c.queued))
 		c.w.Simple("QUEUED")
-		return name, false
+		return name, false, true
 	}
 	c.execute(top, args)
-	return name, false
+	return name, false, false
 }
 
 // execute runs a checked command outside MULTI (or from EXEC, for

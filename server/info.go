@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -301,28 +302,33 @@ func (c *Conn) infoCPU(b *infoBuilder) {
 }
 
 func (c *Conn) infoCommandStats(b *infoBuilder) {
-	s := c.srv
-	s.statsMu.Lock()
-	names := slices.Sorted(mapKeys(s.cmdStats))
-	for _, name := range names {
-		st := s.cmdStats[name]
+	tables := c.srv.tables.Load()
+	stats := map[string]*cmdStat{}
+	tables.cmds.Range(func(k, v any) bool {
+		stats[k.(string)] = v.(*cmdStat)
+		return true
+	})
+	for _, name := range slices.Sorted(mapKeys(stats)) {
+		st := stats[name]
+		calls, usec := st.calls.Load(), st.usec.Load()
 		perCall := 0.0
-		if st.calls > 0 {
-			perCall = float64(st.usec) / float64(st.calls)
+		if calls > 0 {
+			perCall = float64(usec) / float64(calls)
 		}
 		fmt.Fprintf(b, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
-			name, st.calls, st.usec, perCall, st.rejected, st.failed)
+			name, calls, usec, perCall, st.rejected.Load(), st.failed.Load())
 	}
-	s.statsMu.Unlock()
 }
 
 func (c *Conn) infoErrorStats(b *infoBuilder) {
-	s := c.srv
-	s.statsMu.Lock()
-	for _, code := range slices.Sorted(mapKeys(s.errStats)) {
-		fmt.Fprintf(b, "errorstat_%s:count=%d\r\n", code, s.errStats[code])
+	counts := map[string]int64{}
+	c.srv.tables.Load().errs.Range(func(k, v any) bool {
+		counts[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	for _, code := range slices.Sorted(mapKeys(counts)) {
+		fmt.Fprintf(b, "errorstat_%s:count=%d\r\n", code, counts[code])
 	}
-	s.statsMu.Unlock()
 }
 
 func (c *Conn) infoCluster(b *infoBuilder) {

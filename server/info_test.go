@@ -160,3 +160,32 @@ func TestInfoHooks(t *testing.T) {
 		t.Fatalf("default INFO sections = %v, want the extra one last", got)
 	}
 }
+
+// Valkey's "errorstats: failed call within MULTI/EXEC": commands count
+// when EXEC runs them, each with its own reply.
+func TestInfoStatsInsideExec(t *testing.T) {
+	srv := servertest.Start(t)
+	c := dialRaw(t, srv)
+	c.want("+OK\r\n", "config", "resetstat")
+	c.want("+OK\r\n", "multi")
+	c.want("+QUEUED\r\n", "set", "a", "b")
+	c.want("+QUEUED\r\n", "auth", "a")
+	c.want("+QUEUED\r\n", "incr", "a")
+	c.want("*3\r\n+OK\r\n-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n-ERR value is not an integer or out of range\r\n", "exec")
+	info := bulkBody(t, c.do("info", "commandstats", "errorstats", "stats"))
+	for _, re := range []string{
+		`cmdstat_set:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=0\r\n`,
+		`cmdstat_auth:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=1\r\n`,
+		`cmdstat_incr:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=1\r\n`,
+		`cmdstat_exec:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=0\r\n`,
+		`errorstat_ERR:count=2\r\n`,
+		`total_error_replies:2\r\n`,
+	} {
+		if !regexp.MustCompile(re).MatchString(info) {
+			t.Errorf("INFO lacks %s:\n%s", re, info)
+		}
+	}
+	if !strings.Contains(info, "cmdstat_multi:calls=1") {
+		t.Errorf("MULTI not counted:\n%s", info)
+	}
+}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/meridian-kv/meridian/protocol"
 	"github.com/meridian-kv/meridian/server/eval"
 )
@@ -44,7 +46,8 @@ func (c *Conn) cmdDiscard(args [][]byte) {
 // cmdExec runs the queued commands. Data commands go to the executor as
 // one atomic request; commands the connection handles itself (PING, ECHO,
 // PUBLISH, CLIENT, ...) run after it, and their replies are spliced into
-// the executor's array in queue order.
+// the executor's array in queue order. Each command's reply counts in
+// INFO commandstats and errorstats, as in Valkey.
 func (c *Conn) cmdExec(args [][]byte) {
 	if !c.multi {
 		c.w.Error(protocol.ErrExecNoMulti)
@@ -57,18 +60,28 @@ func (c *Conn) cmdExec(args [][]byte) {
 	}
 	queued := c.queued
 	var data [][][]byte
-	conn := make([]*protocol.Command, len(queued)) // nil for data commands
+	cmds := make([]*protocol.Command, len(queued))
+	hasConn := false
 	for i, q := range queued {
-		if cmd := protocol.Lookup(q[0]); cmd != nil && cmd.Flags&protocol.Conn != 0 {
-			conn[i] = cmd
+		cmds[i] = protocol.Lookup(q[0])
+		if cmds[i] != nil && cmds[i].Flags&protocol.Conn != 0 {
+			hasConn = true
 		} else {
 			data = append(data, q)
 		}
 	}
-	if len(data) == len(queued) {
+	start := time.Now()
+	if !hasConn {
+		mark := c.w.Len()
 		req := eval.Request{DB: c.db, Cmds: queued, Multi: true, Watches: c.watches, Rand: c.rand}
 		c.setDB(c.srv.exec.Exec(&req, &c.w))
 		c.resetMulti()
+		if replies, ok := respSplitArray(c.w.Bytes()[mark:]); ok && len(replies) == len(queued) {
+			d := time.Since(start) / time.Duration(max(len(queued), 1))
+			for i, q := range queued {
+				c.srv.recordCommand(fullName(cmds[i], q), d, false, replies[i])
+			}
+		}
 		return
 	}
 	var tmp protocol.Writer
@@ -83,16 +96,34 @@ func (c *Conn) cmdExec(args [][]byte) {
 		c.w.Raw(tmp.Bytes())
 		return
 	}
+	d := time.Since(start) / time.Duration(max(len(data), 1))
 	c.w.Array(len(queued))
 	j := 0
 	for i, q := range queued {
-		if conn[i] == nil {
+		if cmds[i] == nil || cmds[i].Flags&protocol.Conn == 0 {
 			c.w.Raw(replies[j])
+			c.srv.recordCommand(fullName(cmds[i], q), d, false, replies[j])
 			j++
 			continue
 		}
-		c.execute(conn[i], q)
+		t0, mark := time.Now(), c.w.Len()
+		c.execute(cmds[i], q)
+		c.srv.recordCommand(fullName(cmds[i], q), time.Since(t0), false, c.w.Bytes()[mark:])
 	}
+}
+
+// fullName returns the name commandstats counts a request under:
+// "get", or "client|list" for a subcommand.
+func fullName(cmd *protocol.Command, args [][]byte) string {
+	if cmd == nil {
+		return ""
+	}
+	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		if sub := cmd.Subcommand(args[1]); sub != nil {
+			return sub.FullName()
+		}
+	}
+	return cmd.Name
 }
 
 func (c *Conn) cmdWatch(args [][]byte) {

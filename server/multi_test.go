@@ -186,6 +186,10 @@ func TestWatch(t *testing.T) {
 				{"expiry", []string{"set", "k", "1", "px", "100"}, func() { srv.Advance(time.Second) }, true},
 				{"FLUSHALL of the key", []string{"set", "k", "1"}, func() { other.do("flushall") }, true},
 				{"FLUSHDB of the key", []string{"set", "k", "1"}, func() { other.do("flushdb") }, true},
+				// FLUSHALL and FLUSHDB touch only keys that existed.
+				{"FLUSHALL of a missing key", []string{"del", "k"}, func() { other.do("flushall") }, false},
+				{"FLUSHDB of a missing key", []string{"del", "k"}, func() { other.do("flushdb") }, false},
+				{"EXPIRE", []string{"set", "k", "1"}, func() { other.do("expire", "k", "100") }, true},
 				{"own write", []string{"set", "k", "1"}, func() { c.do("set", "k", "mine") }, true},
 			}
 			for _, tt := range tests {

@@ -130,7 +130,7 @@ func (c *Conn) syncSubs(flushing bool) bool {
 	ok := true
 	if flushing {
 		mark, ok = c.out.enqueue(c.w.Bytes(), c.selfMsgs)
-		c.w.Reset()
+		c.resetWriter()
 		c.selfMsgs = c.selfMsgs[:0]
 	} else {
 		c.out.holdMessages()

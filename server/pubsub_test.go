@@ -410,3 +410,28 @@ func TestPubSubSlowSubscriber(t *testing.T) {
 		t.Fatalf("slow subscriber got all %d bytes", n)
 	}
 }
+
+// Valkey's "PubSub messages with CLIENT REPLY OFF": notifications are
+// pushes, which CLIENT REPLY OFF does not silence.
+func TestPubSubReplyOff(t *testing.T) {
+	for _, proto := range []int{2, 3} {
+		t.Run("resp"+strconv.Itoa(proto), func(t *testing.T) {
+			srv := servertest.Start(t)
+			sub, pub := dialRaw(t, srv), dialRaw(t, srv)
+			if proto == 3 {
+				sub.do("hello", "3")
+			}
+			sub.send(encodeCommand("client", "reply", "off"))
+			sub.want(push(proto, "subscribe", "channel", 1), "subscribe", "channel")
+			sub.want(push(proto, "psubscribe", "ch*", 2), "psubscribe", "ch*")
+			pub.want(":2\r\n", "publish", "channel", "hello")
+			sub.expect(push(proto, "message", "channel", "hello"))
+			sub.expect(push(proto, "pmessage", "ch*", "channel", "hello"))
+			sub.want(push(proto, "unsubscribe", "channel", 1), "unsubscribe", "channel")
+			sub.want(push(proto, "punsubscribe", "ch*", 0), "punsubscribe", "ch*")
+			// Other replies stay silent.
+			sub.send(encodeCommand("ping"))
+			sub.expectNothing()
+		})
+	}
+}

@@ -18,7 +18,7 @@
 // gives INFO its keyspace numbers when [Config.Stats] is nil.
 //
 // Lock order: Server.mu, then hub.mu, then Conn.out.mu and Conn.shared;
-// Server.cfgMu and Server.statsMu are leaves.
+// Server.cfgMu is a leaf.
 package server
 
 import (
@@ -163,10 +163,9 @@ type Server struct {
 		netOut      atomic.Int64
 		errors      atomic.Int64 // error replies
 	}
-	// statsMu guards the per-command and per-error counters.
-	statsMu  sync.Mutex
-	cmdStats map[string]*cmdStat
-	errStats map[string]int64
+	// tables holds the per-command and per-error counters; CONFIG
+	// RESETSTAT swaps in empty ones.
+	tables atomic.Pointer[statTables]
 
 	mu struct {
 		sync.Mutex
@@ -177,9 +176,17 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
+// statTables are INFO's commandstats and errorstats: command full name to
+// *cmdStat, error code to *atomic.Int64. Entries are added, never removed,
+// and counted with atomics, so commands never wait on a lock.
+type statTables struct {
+	cmds sync.Map
+	errs sync.Map
+}
+
 // cmdStat is one INFO commandstats line.
 type cmdStat struct {
-	calls, usec, rejected, failed int64
+	calls, usec, rejected, failed atomic.Int64
 }
 
 // New returns a Server that runs data commands on exec.
@@ -199,8 +206,8 @@ func New(cfg Config, exec Executor) *Server {
 	s := &Server{
 		exec: exec, log: log, observer: cfg.Observer, cfg: cfg, start: time.Now(),
 		runID: hex.EncodeToString(id[:]), hub: newHub(),
-		cmdStats: map[string]*cmdStat{}, errStats: map[string]int64{},
 	}
+	s.tables.Store(&statTables{})
 	s.maxBulk.Store(cfg.MaxBulk)
 	s.passSet.Store(cfg.RequirePass != "")
 	s.mu.listeners = map[net.Listener]struct{}{}
@@ -436,28 +443,32 @@ func (s *Server) recordCommand(name string, d time.Duration, rejected bool, repl
 	if name == "" && !failed {
 		return
 	}
-	s.statsMu.Lock()
+	tables := s.tables.Load()
 	if name != "" {
-		st := s.cmdStats[name]
-		if st == nil {
-			st = &cmdStat{}
-			s.cmdStats[name] = st
+		v, ok := tables.cmds.Load(name)
+		if !ok {
+			v, _ = tables.cmds.LoadOrStore(name, &cmdStat{})
 		}
+		st := v.(*cmdStat)
 		switch {
 		case rejected:
-			st.rejected++
+			st.rejected.Add(1)
 		default:
-			st.calls++
-			st.usec += d.Microseconds()
+			st.calls.Add(1)
+			st.usec.Add(d.Microseconds())
 			if failed {
-				st.failed++
+				st.failed.Add(1)
 			}
 		}
 	}
 	if failed {
-		s.errStats[errorCode(reply)]++
+		code := errorCode(reply)
+		v, ok := tables.errs.Load(code)
+		if !ok {
+			v, _ = tables.errs.LoadOrStore(code, new(atomic.Int64))
+		}
+		v.(*atomic.Int64).Add(1)
 	}
-	s.statsMu.Unlock()
 	if s.observer != nil && name != "" {
 		s.observer.Command(name, d, failed)
 	}
@@ -481,10 +492,7 @@ func (s *Server) resetStats() {
 	s.stats.netIn.Store(0)
 	s.stats.netOut.Store(0)
 	s.stats.errors.Store(0)
-	s.statsMu.Lock()
-	s.cmdStats = map[string]*cmdStat{}
-	s.errStats = map[string]int64{}
-	s.statsMu.Unlock()
+	s.tables.Store(&statTables{})
 }
 
 // dataStats asks Config.Stats or the executor for the keyspace numbers.

@@ -25,6 +25,11 @@ var effectRows = []struct {
 	{"flushdb", storage.Effect{Op: storage.OpFlushDB, DB: 15, TS: effectTS}},
 	// FLUSHALL.
 	{"flushall", storage.Effect{Op: storage.OpFlushAll, TS: effectTS}},
+	// The smallest encoding: empty key, zero stamp (7 bytes; DecodeEffects
+	// once wanted 12 per effect and refused small stamps).
+	{"smallest", storage.Effect{Op: storage.OpDel}},
+	// A small stamp, as a test clock makes.
+	{"small_stamp", storage.Effect{Op: storage.OpDel, Key: "k", TS: hlc.Timestamp{Wall: 5, Region: 1, Node: 1}}},
 	// SET with binary data in key and value.
 	{"set", storage.Effect{Op: storage.OpSet, Key: "k\x00\xff", TS: effectTS, Value: []byte("v\x00\r\n")}},
 	// SET of the empty string.

@@ -13,12 +13,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 
+	"github.com/meridian-kv/meridian/protocol"
 	"github.com/meridian-kv/meridian/regional"
+	"github.com/meridian-kv/meridian/server"
+	"github.com/meridian-kv/meridian/server/eval"
 )
 
 // Options shape a test region.
@@ -41,6 +45,7 @@ type Node struct {
 
 // Cluster is a test region.
 type Cluster struct {
+	mu    sync.Mutex // guards Node.Group swaps against nodeExec
 	Nodes []*Node
 	opts  Options
 	t     testing.TB
@@ -120,9 +125,12 @@ func (c *Cluster) WaitLeader(t testing.TB) *Node {
 
 // Stop shuts node i down (its state stays for Restart when on disk).
 func (c *Cluster) Stop(i int) {
-	if g := c.Nodes[i].Group; g != nil {
+	c.mu.Lock()
+	g := c.Nodes[i].Group
+	c.Nodes[i].Group = nil
+	c.mu.Unlock()
+	if g != nil {
 		g.Close()
-		c.Nodes[i].Group = nil
 	}
 }
 
@@ -147,7 +155,9 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.mu.Lock()
 	nd.Group = g
+	c.mu.Unlock()
 }
 
 type tlog struct{ t testing.TB }
@@ -195,4 +205,59 @@ func (c *Cluster) Add(t testing.TB) *Node {
 	nd.Group = g
 	c.Nodes = append(c.Nodes, nd)
 	return nd
+}
+
+// ServeRESP starts a RESP server in front of every running node and
+// returns their addresses (index = node). Servers stop with the test; a
+// node stopped with Stop leaves its server answering TRYAGAIN/closed.
+func (c *Cluster) ServeRESP(t testing.TB) []string {
+	t.Helper()
+	addrs := make([]string, len(c.Nodes))
+	for i, nd := range c.Nodes {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := server.New(server.DefaultConfig(), &nodeExec{c: c, i: i})
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		addrs[i] = ln.Addr().String()
+		_ = nd
+	}
+	return addrs
+}
+
+// nodeExec routes to whatever Group node i currently runs (restarts
+// replace it).
+type nodeExec struct {
+	c *Cluster
+	i int
+}
+
+func (e *nodeExec) g() *regional.Group {
+	e.c.mu.Lock()
+	defer e.c.mu.Unlock()
+	return e.c.Nodes[e.i].Group
+}
+
+func (e *nodeExec) Exec(req *eval.Request, w *protocol.Writer) int {
+	g := e.g()
+	if g == nil {
+		w.Error(regional.ErrNoLeader)
+		return req.DB
+	}
+	return g.Exec(req, w)
+}
+
+func (e *nodeExec) Watch(db int, key string) uint64 {
+	if g := e.g(); g != nil {
+		return g.Watch(db, key)
+	}
+	return 0
+}
+
+func (e *nodeExec) Unwatch(db int, key string) {
+	if g := e.g(); g != nil {
+		g.Unwatch(db, key)
+	}
 }
