@@ -35,6 +35,9 @@ const (
 	fwdRequest byte = 1
 	fwdProbe   byte = 2
 	fwdBatch   byte = 3
+	// fwdPublish carries a pub/sub message to another node: channel and
+	// message; the reply is the number of local receivers there.
+	fwdPublish byte = 4
 )
 
 type forwarder struct {
@@ -114,6 +117,52 @@ func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
 		delete(fc.pending, id)
 		fc.mu.Unlock()
 		return 0, errors.New("regional: probe timed out")
+	}
+}
+
+// publish sends a pub/sub message to the node at addr and returns how many
+// of its clients received it.
+func (f *forwarder) publish(addr raft.ServerAddress, ch, msg []byte) (int, error) {
+	fc, err := f.conn(addr)
+	if err != nil {
+		return 0, err
+	}
+	fc.mu.Lock()
+	if fc.dead {
+		fc.mu.Unlock()
+		return 0, errors.New("regional: connection lost")
+	}
+	fc.nextID++
+	id := fc.nextID
+	rch := make(chan fwdResp, 1)
+	fc.pending[id] = rch
+	fc.mu.Unlock()
+	payload := binary.AppendUvarint([]byte{fwdPublish}, id)
+	payload = appendBytes(payload, ch)
+	payload = appendBytes(payload, msg)
+	fc.wmu.Lock()
+	fc.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	err = writeFrame(fc.bw, payload)
+	if err == nil {
+		err = fc.bw.Flush()
+	}
+	fc.wmu.Unlock()
+	if err != nil {
+		f.drop(addr, fc)
+		return 0, err
+	}
+	select {
+	case r := <-rch:
+		v, n := binary.Uvarint(r.reply)
+		if r.lost || n <= 0 {
+			return 0, errors.New("regional: publish lost")
+		}
+		return int(v), nil
+	case <-time.After(2 * time.Second):
+		fc.mu.Lock()
+		delete(fc.pending, id)
+		fc.mu.Unlock()
+		return 0, errors.New("regional: publish timed out")
 	}
 }
 
@@ -324,6 +373,25 @@ func (f *forwarder) serveConn(c net.Conn) {
 		payload, err := readFrame(br)
 		if err != nil {
 			return
+		}
+		if len(payload) > 0 && payload[0] == fwdPublish {
+			r := frameReader{b: payload[1:]}
+			id := r.uvarint()
+			ch, msg := r.bytes(), r.bytes()
+			if r.err != nil {
+				return
+			}
+			n := 0
+			if deliver := f.g.onPublish.Load(); deliver != nil {
+				n = (*deliver)(ch, msg)
+			}
+			resp := encodeFwdResponse(id, true, 0, binary.AppendUvarint(nil, uint64(n)))
+			wmu.Lock()
+			if writeFrame(bw, resp) == nil {
+				bw.Flush()
+			}
+			wmu.Unlock()
+			continue
 		}
 		id, reqs, proto, err := decodeFwdFrame(payload)
 		if errors.Is(err, errProbe) {

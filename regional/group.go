@@ -45,6 +45,10 @@ type Group struct {
 	}
 	reads *readFence
 
+	// onPublish delivers a pub/sub message to this node's clients and
+	// returns how many received it (set by the composition root).
+	onPublish atomic.Pointer[func(ch, msg []byte) int]
+
 	stats groupStats
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -304,3 +308,31 @@ func (g *Group) Snapshot() error { return g.raft.Snapshot().Error() }
 
 // TransferLeadership hands leadership to another voter.
 func (g *Group) TransferLeadership() error { return g.raft.LeadershipTransfer().Error() }
+
+// SetPublishHandler sets how messages published on other nodes reach this
+// node's subscribers.
+func (g *Group) SetPublishHandler(fn func(ch, msg []byte) int) { g.onPublish.Store(&fn) }
+
+// Publish sends a message published on this node to every other member
+// of the region and returns how many of their clients received it. Pub/sub
+// is fire-and-forget, as in Valkey: an unreachable node misses it.
+func (g *Group) Publish(ch, msg []byte) int {
+	ms, err := g.Members()
+	if err != nil {
+		return 0
+	}
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for _, m := range ms {
+		if m.ID == g.cfg.NodeID {
+			continue
+		}
+		wg.Go(func() {
+			if n, err := g.fwd.publish(raft.ServerAddress(m.Address), ch, msg); err == nil {
+				total.Add(int64(n))
+			}
+		})
+	}
+	wg.Wait()
+	return int(total.Load())
+}

@@ -80,3 +80,26 @@ func doStale(g interface {
 	g.Exec(&eval.Request{Cmds: [][][]byte{cmd}, ReadOnly: true, Stale: true}, &w)
 	return string(w.Bytes())
 }
+
+func TestGroupPublishReachesOtherNodes(t *testing.T) {
+	c := regionaltest.New(t, 3, regionaltest.Options{})
+	c.WaitLeader(t)
+	var mu sync.Mutex
+	got := map[int]string{}
+	for i, nd := range c.Nodes {
+		nd.Group.SetPublishHandler(func(ch, msg []byte) int {
+			mu.Lock()
+			defer mu.Unlock()
+			got[i] = string(ch) + "=" + string(msg)
+			return 1
+		})
+	}
+	if n := c.Nodes[0].Group.Publish([]byte("news"), []byte("hi")); n != 2 {
+		t.Fatalf("Publish reached %d receivers, want 2 (one per other node)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[0] != "" || got[1] != "news=hi" || got[2] != "news=hi" {
+		t.Fatalf("deliveries = %v", got)
+	}
+}
