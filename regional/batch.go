@@ -83,7 +83,7 @@ func (g *Group) execBatchLeader(reqs []*eval.Request, w *protocol.Writer) int {
 func (g *Group) submitMany(ev *evaluator, reqs []*eval.Request, w *protocol.Writer, deadline time.Time) int {
 	calls := make([]*call, len(reqs))
 	for i, r := range reqs {
-		c := &call{req: r, proto: w.Proto, done: make(chan struct{})}
+		c := &call{req: cloneRequest(r), proto: w.Proto, done: make(chan struct{})}
 		if ev.submit(c) {
 			calls[i] = c
 		}

@@ -59,13 +59,37 @@ type evaluator struct {
 	rand    *rand.Rand
 	seq     uint64        // last batch proposed (run goroutine)
 	applied atomic.Uint64 // last batch completed
-	failed  atomic.Bool   // a proposal failed: leadership is going
+	// failed is set when a proposal fails: every batch evaluated after it
+	// is doomed (see fence). The run goroutine answers TRYAGAIN until all
+	// outstanding batches have completed, then starts a new epoch with an
+	// empty overlay.
+	failed atomic.Bool
+	// fence of the last entry proposed (run goroutine).
+	fence fence
 	wg      sync.WaitGroup
 	once    sync.Once
 }
 
+// reset starts a new epoch after a failed proposal, once every earlier
+// batch has completed: the overlay is rebuilt from the applied store.
+func (e *evaluator) reset() {
+	e.ov = newOverlay()
+	e.fence = fence{epoch: newEpoch()}
+	e.failed.Store(false)
+	e.g.log.Info("evaluator restarts after a failed proposal", "epoch", e.fence.epoch)
+}
+
+func newEpoch() uint64 {
+	for {
+		if v := rand.Uint64(); v != 0 {
+			return v
+		}
+	}
+}
+
 func newEvaluator(g *Group) *evaluator {
 	return &evaluator{
+		fence:   fence{epoch: newEpoch()},
 		g:       g,
 		in:      make(chan *call, 1024),
 		batches: make(chan *batch, 256),
@@ -130,11 +154,14 @@ func (e *evaluator) run() {
 			}
 		}
 		if e.failed.Load() {
-			for _, c := range calls {
-				c.w.Error(ErrNoLeader)
-				close(c.done)
+			if e.applied.Load() < e.seq {
+				for _, c := range calls {
+					c.w.Error(ErrNoLeader)
+					close(c.done)
+				}
+				continue
 			}
-			continue
+			e.reset()
 		}
 		e.round(calls)
 	}
@@ -255,7 +282,8 @@ func (e *evaluator) propose(calls []*call, effects []storage.Effect) {
 	e.seq++
 	b := &batch{seq: e.seq, calls: append([]*call(nil), calls...)}
 	if len(effects) > 0 {
-		b.fut = e.g.raft.Apply(encodeEffectsEntry(effects), e.g.cfg.RequestTimeout)
+		e.fence.seq++
+		b.fut = e.g.raft.Apply(encodeEffectsEntry(e.fence, effects), e.g.cfg.RequestTimeout)
 		e.g.stats.batches.Add(1)
 		e.g.stats.batchedReqs.Add(int64(len(calls)))
 	} else {
@@ -274,9 +302,13 @@ func (e *evaluator) propose(calls []*call, effects []storage.Effect) {
 func (e *evaluator) complete() {
 	for b := range e.batches {
 		err := b.fut.Error()
-		failed := err != nil || e.failed.Load()
+		fenced := false
+		if af, ok := b.fut.(raft.ApplyFuture); ok && err == nil {
+			fenced = af.Response() == errFenced
+		}
+		failed := err != nil || fenced || e.failed.Load()
 		if failed && !e.failed.Swap(true) {
-			e.g.log.Warn("proposal failed; evaluator stops", "err", err)
+			e.g.log.Warn("proposal failed; later batches are void until the evaluator restarts", "err", err, "fenced", fenced)
 		}
 		e.finish(b, failed)
 		e.applied.Store(b.seq)

@@ -29,7 +29,9 @@ func (g *Group) exec(req *eval.Request, w *protocol.Writer, mayForward bool) int
 			if req.ReadOnly && !req.Multi {
 				return g.reads.do(req, w)
 			}
-			c := &call{req: req, proto: w.Proto, done: make(chan struct{})}
+			// The call may outlive this function (time out): it must not
+			// share the connection's read buffer.
+			c := &call{req: cloneRequest(req), proto: w.Proto, done: make(chan struct{})}
 			if ev.submit(c) {
 				t := time.NewTimer(time.Until(deadline))
 				select {
@@ -101,3 +103,26 @@ func (g *Group) Unwatch(db int, key string) {
 
 // Read runs fn with the applied store under the read lock (INFO, metrics).
 func (g *Group) Read(fn func(s *storage.Store)) { g.fsm.read(fn) }
+
+// cloneRequest deep-copies a request's arguments and watches.
+func cloneRequest(r *eval.Request) *eval.Request {
+	c := *r
+	n := 0
+	for _, args := range r.Cmds {
+		for _, a := range args {
+			n += len(a)
+		}
+	}
+	buf := make([]byte, 0, n)
+	c.Cmds = make([][][]byte, len(r.Cmds))
+	for i, args := range r.Cmds {
+		out := make([][]byte, len(args))
+		for j, a := range args {
+			buf = append(buf, a...)
+			out[j] = buf[len(buf)-len(a) : len(buf) : len(buf)]
+		}
+		c.Cmds[i] = out
+	}
+	c.Watches = append([]eval.Watch(nil), r.Watches...)
+	return &c
+}

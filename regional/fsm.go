@@ -3,11 +3,13 @@ package regional
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
@@ -31,7 +33,12 @@ type fsm struct {
 		// removed holds the ids of nodes removed from the region: they
 		// are never let back in (ids are never reused).
 		removed map[string]bool
+		// last is the fence of the last applied effects entry.
+		last fence
 	}
+
+	// skipped counts effects entries refused by the fence.
+	skipped atomic.Int64
 
 	// applied is the index of the last applied entry, under appliedMu;
 	// appliedCond is signalled whenever it moves.
@@ -75,13 +82,21 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 			f.mu.removed[string(l.Data[2:])] = true
 			continue
 		}
-		effects, err := decodeEntry(l.Data)
+		fc, effects, err := decodeEntry(l.Data)
 		if err != nil {
 			// A committed entry we cannot read means the log is corrupt:
 			// serving on would serve wrong data (STYLE R11: broken invariant).
 			f.mu.Unlock()
 			panic(fmt.Sprintf("regional: committed entry %d is unreadable (%v); refusing to continue — restore this node from a healthy peer", l.Index, err))
 		}
+		if !(fc.epoch == f.mu.last.epoch && fc.seq == f.mu.last.seq+1) && !(fc.epoch != f.mu.last.epoch && fc.seq == 1) {
+			// A predecessor of this entry was never appended: it was
+			// evaluated on effects that did not happen (see fence).
+			f.skipped.Add(1)
+			out[i] = errFenced
+			continue
+		}
+		f.mu.last = fc
 		var maxTS hlc.Timestamp
 		for j := range effects {
 			maxTS = hlc.Max(maxTS, effects[j].TS)
@@ -154,6 +169,8 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	var buf bytes.Buffer
 	f.mu.RLock()
 	buf.WriteString(snapMagic)
+	buf.Write(binary.AppendUvarint(nil, f.mu.last.epoch))
+	buf.Write(binary.AppendUvarint(nil, f.mu.last.seq))
 	ids := make([]string, 0, len(f.mu.removed))
 	for id := range f.mu.removed {
 		ids = append(ids, id)
@@ -184,6 +201,16 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("regional: restore snapshot: not a region snapshot: %w", storage.ErrCorrupt)
 	}
 	b = b[len(snapMagic):]
+	var last fence
+	var k int
+	if last.epoch, k = binary.Uvarint(b); k <= 0 {
+		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
+	}
+	b = b[k:]
+	if last.seq, k = binary.Uvarint(b); k <= 0 {
+		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
+	}
+	b = b[k:]
 	removed := map[string]bool{}
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
@@ -205,6 +232,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.mu.store = st
 	f.mu.removed = removed
+	f.mu.last = last
 	f.mu.Unlock()
 	f.clock.Update(st.LastStamp())
 	f.setApplied(st.Index())
@@ -214,6 +242,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 // snapMagic opens a region snapshot: the removed node ids, then the
 // store's own snapshot (storage.WriteSnapshot, checksummed).
 const snapMagic = "MRGN\x01"
+
+// errFenced is the apply result of an effects entry the fence refused.
+var errFenced = errors.New("regional: entry fenced off")
 
 // isRemoved reports whether a node id was removed from the region.
 func (f *fsm) isRemoved(id string) bool {
