@@ -66,8 +66,8 @@ type evaluator struct {
 	failed atomic.Bool
 	// fence of the last entry proposed (run goroutine).
 	fence fence
-	wg      sync.WaitGroup
-	once    sync.Once
+	wg    sync.WaitGroup
+	once  sync.Once
 }
 
 // reset starts a new epoch after a failed proposal, once every earlier
