@@ -50,19 +50,19 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 		}
 		if o.gen != s.gen {
 			o.gen = s.gen
-			touched = append(touched, &touchedKey{db: f.DB, key: f.Key, o: o, wasLive: o.Live()})
+			touched = append(touched, touchedKey{db: f.DB, key: f.Key, o: o, wasLive: o.Live()})
 		}
 		applyToObject(o, f)
 	}
-	for _, t := range touched {
-		s.settle(t, index)
+	for i := range touched {
+		s.settle(&touched[i], index)
 	}
 	clear(touched)
 	s.touched = touched[:0]
 }
 
 // flush applies a FLUSHDB stamped ts to one database.
-func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]*touchedKey) {
+func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]touchedKey) {
 	db := &s.dbs[d]
 	if !db.floor.Less(ts) {
 		return
@@ -71,7 +71,7 @@ func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]*touchedKey) {
 	for k, o := range db.keys {
 		if o.gen != s.gen {
 			o.gen = s.gen
-			*touched = append(*touched, &touchedKey{db: d, key: k, o: o, wasLive: o.Live()})
+			*touched = append(*touched, touchedKey{db: d, key: k, o: o, wasLive: o.Live()})
 		}
 		applyToObject(o, &Effect{Op: OpDel, TS: ts})
 	}
@@ -94,14 +94,20 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 	case !live && t.wasLive:
 		d.live--
 	}
+	// The expires index and the watch table are maps: touch them only
+	// when there is something to change (this runs on every write).
 	if live && o.TTL.At != 0 {
 		d.expires[t.key] = o.TTL.At
-	} else {
+		o.inExpires = true
+	} else if o.inExpires {
 		delete(d.expires, t.key)
+		o.inExpires = false
 	}
 	o.Mod = index
-	if w := s.watched[dbKey{t.db, t.key}]; w != nil {
-		w.version = index
+	if len(s.watched) > 0 {
+		if w := s.watched[dbKey{t.db, t.key}]; w != nil {
+			w.version = index
+		}
 	}
 	// A dead key goes once its tombstones are stable, or at once if it
 	// holds nothing its database's floor does not say (an element removal

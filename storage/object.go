@@ -74,6 +74,8 @@ type Object struct {
 
 	val value
 	gen uint64 // Apply batch that last touched the object
+	// inExpires tells whether the key is in its database's expires index.
+	inExpires bool
 }
 
 // Kind returns the type of the key's value.

@@ -8,6 +8,7 @@ func (s *Store) CopyKey(src *Store, db int, key string) {
 	if o := src.dbs[db].keys[key]; o != nil {
 		c := o.Clone()
 		c.gen = 0
+		c.inExpires = false
 		if _, had := d.keys[key]; !had {
 			d.scan.Set(scanEntry{scanHash(key), key})
 		}
@@ -19,6 +20,7 @@ func (s *Store) CopyKey(src *Store, db int, key string) {
 			d.live++
 			if c.TTL.At != 0 {
 				d.expires[key] = c.TTL.At
+				c.inExpires = true
 			}
 		}
 		return

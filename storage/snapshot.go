@@ -152,6 +152,7 @@ func DecodeSnapshot(b []byte) (*Store, error) {
 				db.live++
 				if o.TTL.At != 0 {
 					db.expires[k] = o.TTL.At
+					o.inExpires = true
 				}
 			}
 		}

@@ -57,7 +57,7 @@ type Store struct {
 	// watched holds versions of watched keys whose objects were removed.
 	watched map[dbKey]*watch
 	// touched is scratch space for Apply.
-	touched []*touchedKey
+	touched []touchedKey
 	// OnTouch, if set, is called for every key an Apply changes.
 	OnTouch func(db int, key string)
 }
@@ -133,6 +133,16 @@ func (s *Store) Stable() hlc.Timestamp { return s.stable }
 
 // At returns a Reader that judges expiry against now (Unix ms).
 func (s *Store) At(now int64) Reader { return storeReader{s, now} }
+
+// StoreReader is a reusable Reader over a Store, for an owner that reads
+// under an exclusive lock and wants no allocation per request.
+type StoreReader struct{ storeReader }
+
+// NewReader returns a StoreReader over s; set the instant with SetNow.
+func (s *Store) NewReader() *StoreReader { return &StoreReader{storeReader{s: s}} }
+
+// SetNow sets the instant expiry is judged against.
+func (r *StoreReader) SetNow(now int64) { r.now = now }
 
 // Watch starts tracking key's version for WATCH and returns it. Every Watch
 // must be paired with an Unwatch.

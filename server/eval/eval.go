@@ -52,6 +52,10 @@ type Ctx struct {
 
 	effects []storage.Effect
 	stamp   hlc.Timestamp
+	// phys, if not zero, is the physical time (Unix ms) already read for
+	// this request; stamps are taken at it instead of reading the clock
+	// again.
+	phys int64
 }
 
 // Handler evaluates one command. args[0] is the command name; arity has
@@ -80,10 +84,29 @@ func Register(hs map[string]Handler) {
 // Lookup returns the handler for a command, or nil.
 func Lookup(name string) Handler { return handlers[strings.ToLower(name)] }
 
+// lookupBytes is Lookup without allocating for short names.
+func lookupBytes(name []byte) Handler {
+	if h, ok := handlers[string(name)]; ok {
+		return h
+	}
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return Lookup(string(name))
+	}
+	lower := buf[:len(name)]
+	for i, ch := range name {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		lower[i] = ch
+	}
+	return handlers[string(lower)]
+}
+
 // Run evaluates one command. Its reply goes to c.W, its effects are
 // appended to c.Effects().
 func Run(c *Ctx, args [][]byte) {
-	h := Lookup(string(args[0]))
+	h := lookupBytes(args[0])
 	if h == nil {
 		c.W.Error(protocol.ErrUnknownCommand(args))
 		return
@@ -102,6 +125,12 @@ func (c *Ctx) ResetEffects() { c.effects = c.effects[:0] }
 // first use. Every effect of one command carries the same stamp.
 func (c *Ctx) Stamp() hlc.Timestamp {
 	if c.stamp.IsZero() {
+		if c.phys != 0 {
+			if hc, ok := c.Clock.(*hlc.Clock); ok {
+				c.stamp = hc.NowAt(c.phys)
+				return c.stamp
+			}
+		}
 		c.stamp = c.Clock.Now()
 	}
 	return c.stamp

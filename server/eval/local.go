@@ -51,6 +51,10 @@ type Local struct {
 		sync.RWMutex
 		store *storage.Store
 		index uint64
+		// ctx and rd are reused by writes, which hold the lock
+		// exclusively: no allocation per request.
+		ctx Ctx
+		rd  *storage.StoreReader
 	}
 }
 
@@ -59,6 +63,7 @@ func NewLocal(store *storage.Store, clock *hlc.Clock) *Local {
 	l := &Local{clock: clock}
 	l.mu.store = store
 	l.mu.index = store.Index()
+	l.mu.rd = store.NewReader()
 	clock.Update(store.LastStamp())
 	return l
 }
@@ -77,7 +82,6 @@ func (l *Local) Exec(req *Request, w *protocol.Writer) int {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := l.mu.store
 	if req.Multi {
 		for _, wt := range req.Watches {
 			if l.watchBroken(wt) {
@@ -87,14 +91,16 @@ func (l *Local) Exec(req *Request, w *protocol.Writer) int {
 		}
 		w.Array(len(req.Cmds))
 	}
-	c := &Ctx{DB: req.DB, W: w, Clock: l.clock, Rand: req.Rand, MaxBulk: l.MaxBulk}
 	now := l.clock.PhysicalNow()
+	l.mu.rd.SetNow(now)
+	c := &l.mu.ctx
+	*c = Ctx{R: l.mu.rd, DB: req.DB, W: w, Clock: l.clock, Rand: req.Rand, MaxBulk: l.MaxBulk, effects: c.effects[:0], phys: now}
 	for _, args := range req.Cmds {
-		c.R = st.At(now)
 		Run(c, args)
 		l.applyLocked(c.Effects())
 		c.ResetEffects()
 	}
+	c.W, c.Rand = nil, nil
 	return c.DB
 }
 

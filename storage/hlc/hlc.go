@@ -162,8 +162,11 @@ func (c *Clock) PhysicalNow() int64 { return c.wall.Now().UnixMilli() }
 
 // Now returns a new stamp, larger than every stamp this clock has handed out
 // or observed (the HLC send rule).
-func (c *Clock) Now() Timestamp {
-	pt := c.PhysicalNow()
+func (c *Clock) Now() Timestamp { return c.NowAt(c.PhysicalNow()) }
+
+// NowAt is Now with the physical time already read (Unix ms), for callers
+// that read the wall clock once for several purposes.
+func (c *Clock) NowAt(pt int64) Timestamp {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if pt > c.mu.last.Wall {
