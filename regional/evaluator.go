@@ -44,6 +44,8 @@ type batch struct {
 	seq   uint64
 	calls []*call
 	fut   raft.Future
+	// slot is set on a round's last batch: completing it frees a slot.
+	slot bool
 }
 
 // evaluator runs commands on the leader, in arrival order, against the
@@ -66,6 +68,10 @@ type evaluator struct {
 	failed atomic.Bool
 	// fence of the last entry proposed (run goroutine).
 	fence fence
+	// slots bounds the batches in flight (group commit): while they are
+	// full, arriving calls wait in `in` and go out together in the next
+	// batch, so load makes entries bigger instead of more numerous.
+	slots chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
 }
@@ -93,6 +99,7 @@ func newEvaluator(g *Group) *evaluator {
 		g:       g,
 		in:      make(chan *call, 1024),
 		batches: make(chan *batch, 256),
+		slots:   make(chan struct{}, maxInflight),
 		quit:    make(chan struct{}),
 		ov:      newOverlay(),
 		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
@@ -133,6 +140,9 @@ func (e *evaluator) submit(c *call) bool {
 	}
 }
 
+// maxInflight is how many batches may wait for Raft at once.
+const maxInflight = 2
+
 func (e *evaluator) run() {
 	defer close(e.batches)
 	calls := make([]*call, 0, e.g.cfg.MaxBatch)
@@ -142,6 +152,15 @@ func (e *evaluator) run() {
 		case c := <-e.in:
 			calls = append(calls, c)
 		case <-e.quit:
+			return
+		}
+		// Wait for a slot, letting more calls queue up meanwhile.
+		select {
+		case e.slots <- struct{}{}:
+		case <-e.quit:
+			c := calls[0]
+			c.w.Error(ErrNoLeader)
+			close(c.done)
 			return
 		}
 	fill:
@@ -159,11 +178,14 @@ func (e *evaluator) run() {
 					c.w.Error(ErrNoLeader)
 					close(c.done)
 				}
+				<-e.slots
 				continue
 			}
 			e.reset()
 		}
 		e.round(calls)
+		// The slot is handed back by the completer when the round's last
+		// batch completes (see propose).
 	}
 }
 
@@ -198,7 +220,7 @@ func (e *evaluator) round(calls []*call) {
 		if needsDrain(c.req) && i > start {
 			// Propose what came before, then drain.
 			effects = e.evalAll(calls[start:i], effects)
-			e.propose(calls[start:i], effects)
+			e.propose(calls[start:i], effects, false)
 			effects, start = nil, i
 		}
 		if needsDrain(c.req) {
@@ -206,7 +228,7 @@ func (e *evaluator) round(calls []*call) {
 		}
 	}
 	effects = e.evalAll(calls[start:], effects)
-	e.propose(calls[start:], effects)
+	e.propose(calls[start:], effects, true)
 	// A flush is applied before anything after it is evaluated.
 	for _, c := range calls[start:] {
 		if needsDrain(c.req) {
@@ -275,12 +297,15 @@ func (e *evaluator) watchesHold(ws []eval.Watch) bool {
 
 // propose sends one batch's effects to Raft, or a leadership check when
 // there are none, and hands the batch to the completer.
-func (e *evaluator) propose(calls []*call, effects []storage.Effect) {
+func (e *evaluator) propose(calls []*call, effects []storage.Effect, slot bool) {
 	if len(calls) == 0 {
+		if slot {
+			<-e.slots
+		}
 		return
 	}
 	e.seq++
-	b := &batch{seq: e.seq, calls: append([]*call(nil), calls...)}
+	b := &batch{seq: e.seq, calls: append([]*call(nil), calls...), slot: slot}
 	if len(effects) > 0 {
 		e.fence.seq++
 		b.fut = e.g.raft.Apply(encodeEffectsEntry(e.fence, effects), e.g.cfg.RequestTimeout)
@@ -312,6 +337,9 @@ func (e *evaluator) complete() {
 		}
 		e.finish(b, failed)
 		e.applied.Store(b.seq)
+		if b.slot {
+			<-e.slots
+		}
 	}
 }
 
