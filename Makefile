@@ -10,18 +10,25 @@ RACE     ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) 
 TESTFLAGS ?= -count=1 $(RACE) -shuffle=on -timeout 10m
 # Packages `make test` runs.
 PKG      ?= ./...
-# `make run` settings.
+# `make run-single` settings (`make run` uses fixed ports: see
+# scripts/run-region.sh).
 PORT     ?= 6379
 HTTP     ?= 127.0.0.1:9121
+# Data of `make run`'s region: $(DATA)/n1..n3.
 DATA     ?= ./data
 
-.PHONY: build run test vet fmt fmt-check check bench clean
+.PHONY: build run run-single test vet fmt fmt-check check bench clean
 
 build:
 	$(GO) build -o $(BIN) .
 
+# A local 3-node region on loopback (RESP 6379-6381); Ctrl-C stops it.
 run: build
-	$(BIN) server --bind 127.0.0.1 --port $(PORT) --http $(HTTP) --data-dir $(DATA)
+	MERIDIAN=$(BIN) DATA=$(DATA) scripts/run-region.sh
+
+# One node without Raft (data in memory).
+run-single: build
+	$(BIN) server --bind 127.0.0.1 --port $(PORT) --http $(HTTP)
 
 vet:
 	$(GO) vet ./...

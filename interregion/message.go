@@ -29,7 +29,8 @@ const (
 	// First > Last covers nothing: a keepalive.
 	MsgShip
 	// MsgNeedState: From's log no longer holds what To needs next; To
-	// must fetch a state transfer from From.
+	// must fetch a state transfer from From, unless it has applied more
+	// of From's log than Index (what From counts as acknowledged).
 	MsgNeedState
 	// MsgAck: From has durably applied To's log up to Index. With Reject,
 	// To should resend from Hint+1.
@@ -62,7 +63,7 @@ type Message struct {
 	From, To uint32
 	// Now is the wall clock in Unix ms (MsgTick).
 	Now int64
-	// Index: MsgCommitted, MsgConnect, MsgAck.
+	// Index: MsgCommitted, MsgConnect, MsgAck, MsgNeedState.
 	Index uint64
 	// First, Last, Entries, Closed: MsgShip.
 	First, Last uint64
@@ -150,7 +151,8 @@ const (
 	EventRegressed
 	// EventShipped: Count local entries were shipped to Peer.
 	EventShipped
-	// EventApplied: Count entries from Peer were durably applied.
+	// EventApplied: Count more indexes of Peer's log were durably
+	// applied.
 	EventApplied
 )
 

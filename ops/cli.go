@@ -18,7 +18,7 @@ import (
 // Exit codes of Main.
 const (
 	exitOK    = 0
-	exitError = 1 // the server failed
+	exitError = 1 // the server or a CLI command failed
 	exitUsage = 2 // bad command line or configuration
 )
 
@@ -30,21 +30,24 @@ Usage:
 
 Commands:
 
-	server     run a node (single-node mode: no Raft, data in memory)
+	server     run a node (with --raft: a member of a region; without: a single node)
+	region     form a region and change its members (bootstrap, join, leave, members)
+	status     print a node's role, its region's leader, indexes and members' health
 	version    print the version
 	help       print help for a command
 
-Reserved for Raft regions (not yet implemented):
-
-	region     bootstrap, join and link regions
-
-Run 'meridian help server' for the server's settings.
+Run 'meridian help <command>' for a command's flags.
 `
 
 const serverUsage = `Usage: meridian server [flags]
 
-Runs a single-node server: RESP on --bind:--port, /metrics and /health on
---http. SIGINT or SIGTERM shuts it down gracefully.
+Runs a node: RESP on --bind:--port; /metrics, /health and the admin API
+(/v1/...) on --http. Without --raft it is a single node (no Raft, data in
+memory); with --raft it is a member of a region, its Raft log and
+snapshots in --data-dir. A new region node waits to be bootstrapped
+('meridian region bootstrap') or joined ('meridian region join'), unless
+--bootstrap-single forms a one-node region. SIGINT or SIGTERM shuts it
+down gracefully (a leader hands leadership over first).
 
 Every flag is also an environment variable (MERIDIAN_PORT, ...) and a
 config-file directive ("port 6380"). Later sources win: defaults, the
@@ -76,16 +79,25 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		fmt.Fprintf(stdout, "meridian %s (valkey-compatible %s, %s %s/%s)\n",
 			server.Version, server.RedisVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return exitOK
+	case "region":
+		return runRegion(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(ctx, rest, stdout, stderr)
 	case "help", "--help", "-h":
-		if len(rest) > 0 && rest[0] == "server" {
-			LoadConfig([]string{"--help"}, lookupEnv, stdout)
-			return exitOK
+		if len(rest) > 0 {
+			switch rest[0] {
+			case "server":
+				LoadConfig([]string{"--help"}, lookupEnv, stdout)
+				return exitOK
+			case "region":
+				fmt.Fprint(stdout, regionUsage)
+				return exitOK
+			case "status":
+				return runStatus(ctx, []string{"--help"}, stdout, stderr)
+			}
 		}
 		fmt.Fprint(stdout, mainUsage)
 		return exitOK
-	case "region":
-		fmt.Fprintln(stderr, "meridian region: Raft regions are not implemented yet; run 'meridian server' for a single node")
-		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "meridian: unknown command %q\n\n%s", cmd, mainUsage)
 		return exitUsage
@@ -113,6 +125,11 @@ func runServer(ctx context.Context, args []string, lookupEnv func(string) (strin
 	err = node.Serve(ctx)
 	switch {
 	case err == nil:
+		return exitOK
+	case errors.Is(err, ErrRemoved):
+		// Not a failure: an operator removed the node. Exiting 0 keeps a
+		// supervisor from restarting it (it would stop again at once).
+		log.Info("stopped: this node was removed from its region; its id can never join again")
 		return exitOK
 	case errors.Is(err, context.DeadlineExceeded):
 		// Busy connections were closed after ShutdownTimeout: the

@@ -25,8 +25,19 @@ func TestRunCommands(t *testing.T) {
 		{name: "help server", args: []string{"help", "server"}, code: 0, stdout: "MERIDIAN_PROTO_MAX_BULK_LEN"},
 		{name: "server --help", args: []string{"server", "--help"}, code: 0, stderr: "--http"},
 		{name: "unknown command", args: []string{"serve"}, code: 2, stderr: `unknown command "serve"`},
-		// Reserved for Raft regions.
-		{name: "region", args: []string{"region", "bootstrap"}, code: 2, stderr: "not implemented yet"},
+		{name: "region", args: []string{"region"}, code: 2, stderr: "meridian region <command>"},
+		{name: "region unknown", args: []string{"region", "split"}, code: 2, stderr: `unknown command "split"`},
+		{name: "help region", args: []string{"help", "region"}, code: 0, stdout: "bootstrap --nodes"},
+		{name: "region bootstrap --help", args: []string{"region", "bootstrap", "--help"}, code: 0, stdout: "-if-new"},
+		{name: "bootstrap without nodes", args: []string{"region", "bootstrap"}, code: 2, stderr: "--nodes is required"},
+		{name: "bootstrap bad url", args: []string{"region", "bootstrap", "--nodes", "ftp://x"}, code: 2, stderr: "not a node URL"},
+		{name: "join without node", args: []string{"region", "join"}, code: 2, stderr: "--node is required"},
+		{name: "leave without id", args: []string{"region", "leave"}, code: 2, stderr: "--node-id is required"},
+		{name: "members bad flag", args: []string{"region", "members", "--nope"}, code: 2, stderr: "flag provided but not defined"},
+		{name: "status stray arg", args: []string{"status", "x"}, code: 2, stderr: `unexpected argument "x"`},
+		{name: "help status", args: []string{"help", "status"}, code: 0, stdout: "meridian status [--http URL]"},
+		// Nothing listens on port 1: one line, exit 1.
+		{name: "status unreachable", args: []string{"status", "--http", "127.0.0.1:1"}, code: 1, stderr: "connection refused"},
 		{name: "bad flag", args: []string{"server", "--port", "x"}, code: 2, stderr: "meridian help server"},
 		{name: "invalid config", args: []string{"server", "--maxclients", "0"}, code: 2, stderr: "maxclients"},
 		// The configuration is valid but the node cannot start.

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 )
 
 // Config is the configuration of `meridian server`. Every field but the
-// last two is a setting (see [LoadConfig]): a command-line flag, a
+// last three is a setting (see [LoadConfig]): a command-line flag, a
 // MERIDIAN_* environment variable and a config-file directive of the same
 // name.
 type Config struct {
@@ -23,8 +24,9 @@ type Config struct {
 	// Port is the RESP TCP port ("port"). Zero picks a free port, which
 	// [Node.Addr] then reports (tests).
 	Port int
-	// HTTP is the host:port of the metrics and health endpoint ("http").
-	// Empty disables the endpoint.
+	// HTTP is the host:port of the metrics, health and admin endpoint
+	// ("http"). Empty disables the endpoint (the admin API stays
+	// reachable through the Raft port, see [Node]).
 	HTTP string
 	// RequirePass, if not empty, makes clients AUTH with it before
 	// anything else ("requirepass").
@@ -34,16 +36,35 @@ type Config struct {
 	// ProtoMaxBulkLen is the longest string argument a client may send
 	// and the longest string a command may build ("proto-max-bulk-len").
 	ProtoMaxBulkLen int64
-	// DataDir is where a Raft node will keep its log and snapshots
-	// ("data-dir"). A single node keeps its data in memory only: the
-	// directory is created if missing, and nothing is written to it yet.
-	// Empty means none.
+
+	// Raft is the host:port of the Raft port ("raft"): Raft RPCs,
+	// requests forwarded between nodes and the admin API of other nodes.
+	// Setting it turns on region mode; empty means a single node with no
+	// Raft (data in memory). Port 0 picks a free port (tests).
+	Raft string
+	// AdvertiseRaft is the host:port other nodes dial to reach Raft
+	// ("advertise-raft"); empty means Raft's listening address, which
+	// must then not be an unspecified address such as 0.0.0.0.
+	AdvertiseRaft string
+	// NodeID names the node in its region ("node-id"), e.g. "n1": its
+	// Raft server id. It is never reused once the node has left.
+	NodeID string
+	// NodeNum is the numeric node id stamped into every HLC timestamp
+	// ("node-num"). Zero derives it from NodeID: see [Config.NodeNumber].
+	NodeNum uint32
+	// Region names the region ("region"); it is reported, not
+	// interpreted.
+	Region string
+	// RegionID is the numeric region id stamped into every HLC timestamp
+	// ("region-id"), at least 1 and unique among linked regions.
+	RegionID uint32
+	// DataDir holds the Raft log (raft.db) and snapshots ("data-dir").
+	// Required in region mode; a single node keeps its data in memory and
+	// only creates the directory.
 	DataDir string
-	// Region and NodeID are the numeric ids stamped into every HLC
-	// timestamp this node makes ("region", "node-id"). Both must be at
-	// least 1, and NodeID unique within its region.
-	Region uint32
-	NodeID uint32
+	// BootstrapSingle forms a one-node region at start when the node has
+	// no Raft state yet ("bootstrap-single"): development. It needs Raft.
+	BootstrapSingle bool
 	// LogLevel is the least severe level logged ("log-level").
 	LogLevel slog.Level
 	// Pprof mounts net/http/pprof under /debug/pprof/ on the HTTP
@@ -53,9 +74,14 @@ type Config struct {
 	// Wall is the physical clock of the node's HLC and of expiry; nil
 	// means the system clock. Not a setting: tests inject it.
 	Wall hlc.WallClock
-	// ExpireInterval is how often the active-expiry cycle runs; zero
-	// means 100 ms (Valkey's hz 10). Not a setting.
+	// ExpireInterval is how often the active-expiry cycle of a single
+	// node runs; zero means 100 ms (Valkey's hz 10). In a region the
+	// leader expires keys. Not a setting.
 	ExpireInterval time.Duration
+	// RaftTimeout, if positive, sets Raft's heartbeat, election and
+	// leader-lease timeouts; zero keeps regional's defaults (1 s, 1 s,
+	// 500 ms). Not a setting: tests shorten it.
+	RaftTimeout time.Duration
 }
 
 // Valkey's lower bound of proto-max-bulk-len (config.c).
@@ -70,14 +96,45 @@ func DefaultConfig() Config {
 		HTTP:            "127.0.0.1:9121",
 		MaxClients:      10000,
 		ProtoMaxBulkLen: protocol.DefaultMaxBulk,
-		Region:          1,
-		NodeID:          1,
+		NodeID:          "n1",
+		Region:          "default",
+		RegionID:        1,
 		LogLevel:        slog.LevelInfo,
 	}
 }
 
 // Addr returns the RESP listener's host:port.
 func (c *Config) Addr() string { return net.JoinHostPort(c.Bind, strconv.Itoa(c.Port)) }
+
+// RegionMode reports whether the node runs a Raft group (Raft is set).
+func (c *Config) RegionMode() bool { return c.Raft != "" }
+
+// NodeNumber returns the numeric node id stamped into HLC timestamps:
+// NodeNum when set, else the decimal number NodeID ends with ("n3" is 3),
+// else a 32-bit FNV-1a hash of NodeID (never 0). Two nodes of a region
+// sharing a number is harmless: only the leader stamps, and a new leader's
+// clock starts past every stamp in the log, so stamps stay distinct and
+// ordered; set node-num to choose.
+func (c *Config) NodeNumber() uint32 {
+	if c.NodeNum != 0 {
+		return c.NodeNum
+	}
+	i := len(c.NodeID)
+	for i > 0 && c.NodeID[i-1] >= '0' && c.NodeID[i-1] <= '9' {
+		i--
+	}
+	if i < len(c.NodeID) {
+		if n, err := strconv.ParseUint(c.NodeID[i:], 10, 32); err == nil && n > 0 {
+			return uint32(n)
+		}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(c.NodeID))
+	if n := h.Sum32(); n != 0 {
+		return n
+	}
+	return 1
+}
 
 // Validate reports a configuration that cannot work. Its errors name the
 // setting at fault.
@@ -90,12 +147,20 @@ func (c *Config) Validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		bad("port must be between 0 and 65535 (got %d)", c.Port)
 	}
-	if c.HTTP != "" {
-		if _, port, err := net.SplitHostPort(c.HTTP); err != nil {
-			bad("http must be host:port (got %q)", c.HTTP)
-		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-			bad("http port must be between 0 and 65535 (got %q)", port)
+	checkHostPort := func(name, v string) (host string, ok bool) {
+		h, port, err := net.SplitHostPort(v)
+		if err != nil {
+			bad("%s must be host:port (got %q)", name, v)
+			return "", false
 		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			bad("%s port must be between 0 and 65535 (got %q)", name, port)
+			return "", false
+		}
+		return h, true
+	}
+	if c.HTTP != "" {
+		checkHostPort("http", c.HTTP)
 	}
 	if c.Pprof && c.HTTP == "" {
 		bad("pprof needs the http endpoint")
@@ -106,14 +171,65 @@ func (c *Config) Validate() error {
 	if c.ProtoMaxBulkLen < minProtoMaxBulkLen {
 		bad("proto-max-bulk-len must be at least 1mb (got %d)", c.ProtoMaxBulkLen)
 	}
-	if c.Region < 1 {
-		bad("region must be at least 1")
+	if c.RegionID < 1 {
+		bad("region-id must be at least 1")
 	}
-	if c.NodeID < 1 {
-		bad("node-id must be at least 1")
+	if err := checkName(c.NodeID); err != nil {
+		bad("node-id %v", err)
+	}
+	if err := checkName(c.Region); err != nil {
+		bad("region %v", err)
+	}
+	if c.Raft != "" {
+		if host, ok := checkHostPort("raft", c.Raft); ok && c.AdvertiseRaft == "" && unspecified(host) {
+			bad("advertise-raft is required when raft listens on every interface (%q)", c.Raft)
+		}
+		if c.DataDir == "" {
+			bad("data-dir is required with raft (it holds the Raft log and snapshots)")
+		}
+	} else {
+		if c.BootstrapSingle {
+			bad("bootstrap-single needs raft (region mode)")
+		}
+		if c.AdvertiseRaft != "" {
+			bad("advertise-raft needs raft")
+		}
+	}
+	if c.AdvertiseRaft != "" {
+		if host, ok := checkHostPort("advertise-raft", c.AdvertiseRaft); ok && unspecified(host) {
+			bad("advertise-raft must name an address other nodes can dial (got %q)", c.AdvertiseRaft)
+		}
 	}
 	if c.ExpireInterval < 0 {
 		bad("expire interval must not be negative")
 	}
+	if c.RaftTimeout < 0 {
+		bad("raft timeout must not be negative")
+	}
 	return errors.Join(errs...)
+}
+
+// checkName checks a node id or region name: 1 to 64 letters, digits,
+// '-', '_' or '.'.
+func checkName(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	if len(s) > 64 {
+		return fmt.Errorf("is longer than 64 bytes (%q)", s)
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("may hold only letters, digits, '-', '_' and '.' (got %q)", s)
+		}
+	}
+	return nil
+}
+
+func unspecified(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
 }

@@ -1,12 +1,19 @@
 // Package ops is Meridian's composition root: the meridian CLI, its
 // configuration (flags, MERIDIAN_* environment variables, a config file),
-// logging, the Prometheus registry and the /metrics and /health endpoint.
-// It is the only package that may call os.Exit or log.Fatal, and the only
-// one that parses flags.
+// logging, the Prometheus registry, the HTTP endpoint (/metrics, /health
+// and the admin API under /v1/) and the wiring of a node. It is the only
+// package that may call os.Exit or log.Fatal, and the only one that
+// parses flags.
 //
 // Usage:
 //
 //	meridian server [--port 6379] [--http 127.0.0.1:9121] [--config file] ...
+//	meridian server --raft 127.0.0.1:7379 --node-id n1 --data-dir data/n1 ...
+//	meridian region bootstrap --nodes http://h1:9121,http://h2:9121,http://h3:9121
+//	meridian region join --http http://h1:9121 --node http://h4:9121
+//	meridian region leave --http http://h1:9121 --node-id n4
+//	meridian region members --http http://h2:9121
+//	meridian status --http http://h3:9121 [--json]
 //	meridian version
 //	meridian help [command]
 //
@@ -16,8 +23,21 @@
 //	node, err := ops.Start(cfg, logger)                       // binds, starts serving
 //	err = node.Serve(ctx)                                     // until ctx ends, then Shutdown
 //
-// A node wires storage.Store, an hlc.Clock, the single-node executor
-// eval.Local, server.Server, an active-expiry goroutine and the HTTP
-// endpoint. Raft regions (`meridian region ...`) will replace eval.Local by
-// regional.Group here; the subcommand name is reserved.
+// Without --raft a node is single: storage.Store, an hlc.Clock, the
+// executor eval.Local, server.Server, an active-expiry goroutine and the
+// HTTP endpoint. With --raft it is a member of a region: the executor is
+// a regional.Group over --data-dir (the leader expires keys), INFO
+// replication shows the Raft view, /metrics adds meridian_raft_*, and the
+// admin API forms the region and changes its members.
+//
+// The admin API is reachable two ways: on --http for operators and the
+// CLI, and on the Raft port for other nodes (a connection that opens with
+// the byte 'H', beside regional's 'R' and 'F'; see raftport.go). Nodes
+// only know each other's Raft addresses, so this is how a follower
+// forwards a join or leave to the leader and how GET /v1/region/members
+// asks every member for its status: the CLI may name any member.
+//
+// HAZARD: the Raft port, like the HTTP endpoint, has no authentication:
+// anyone who reaches it can change the region's membership (and, through
+// forwarded requests, its data). Keep both on a private network.
 package ops

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meridian-kv/meridian/regional"
 	"github.com/meridian-kv/meridian/server"
 	"github.com/meridian-kv/meridian/server/eval"
 	"github.com/meridian-kv/meridian/storage"
@@ -23,33 +24,63 @@ import (
 // still busy after it are closed.
 const ShutdownTimeout = 10 * time.Second
 
+// ErrRemoved is returned by [Node.Serve] when the node stopped because it
+// was removed from its region (`meridian region leave`). Its id can never
+// join again.
+var ErrRemoved = errors.New("ops: node was removed from its region")
+
 // Active expiry, after Valkey's slow cycle: every interval, sample up to
 // expireSample keys with a deadline per database and delete the expired
 // ones; repeat while at least a quarter of a sample had expired, for at
-// most expireBudget of each interval.
+// most expireBudget of each interval. A single node only: in a region the
+// leader's evaluator expires keys through the log.
 const (
 	defaultExpireInterval = 100 * time.Millisecond
 	expireSample          = 20
 	expireBudget          = 25 * time.Millisecond
 )
 
-// Node is a running single-node server: the keyspace, its executor, the
-// RESP server, the active-expiry loop and the HTTP endpoint.
+// removalCheck is how often a region node checks whether it was removed.
+const removalCheck = 250 * time.Millisecond
+
+// executor is what a node needs of its executor: server.Executor and the
+// store for gauges. eval.Local and regional.Group both provide it.
+type executor interface {
+	server.Executor
+	Read(fn func(s *storage.Store))
+}
+
+var (
+	_ executor = (*eval.Local)(nil)
+	_ executor = (*regional.Group)(nil)
+)
+
+// Node is a running server: the keyspace and its executor, the RESP
+// server and the HTTP endpoint. A single node (no --raft) runs eval.Local
+// and an active-expiry loop; a region node runs a regional.Group, whose
+// Raft port also serves the admin API to other nodes.
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
-	exec    *eval.Local
+	exec    executor
+	local   *eval.Local     // single node only
+	group   *regional.Group // region mode only
+	raftLn  *raftPort       // region mode only
+	admin   *http.Client    // region mode only: other nodes' admin API
 	srv     *server.Server
 	metrics *Metrics
 	respLn  net.Listener
 	httpLn  net.Listener // nil when HTTP is disabled
 	httpSrv *http.Server // nil when HTTP is disabled
+	// raftAPI serves the admin API on the Raft port (region mode).
+	raftAPI *http.Server
 
 	// draining is set once Shutdown starts; /health then answers 503.
 	draining atomic.Bool
-	// stop is closed by Shutdown to end the expiry loop.
+	// stop is closed by Shutdown to end the node's loops.
 	stop chan struct{}
-	// errc receives the first error of a listener that failed by itself.
+	// errc receives the first error that ends the node by itself (a
+	// listener failed, the node was removed).
 	errc     chan error
 	wg       sync.WaitGroup
 	shutdown sync.Once
@@ -57,8 +88,11 @@ type Node struct {
 }
 
 // Start builds a node from cfg, binds its listeners and starts serving.
-// Listening on port 0 picks a free port: see [Node.Addr] and
-// [Node.HTTPAddr]. The caller must end the node with Serve or Shutdown.
+// Listening on port 0 picks a free port: see [Node.Addr], [Node.HTTPAddr]
+// and [Node.RaftAddr]. With cfg.Raft set the node opens its Raft group
+// from cfg.DataDir (restoring its state) and, with cfg.BootstrapSingle
+// and no state, forms a one-node region. The caller must end the node
+// with Serve or Shutdown.
 func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -76,9 +110,29 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	}
 
 	n := &Node{cfg: cfg, log: log, metrics: NewMetrics(), stop: make(chan struct{}), errc: make(chan error, 2)}
-	store := storage.NewStore()
-	n.exec = eval.NewLocal(store, hlc.NewClock(cfg.Wall, cfg.Region, cfg.NodeID))
-	n.exec.MaxBulk = cfg.ProtoMaxBulkLen
+	var err error
+	if cfg.RegionMode() {
+		if err := n.openGroup(); err != nil {
+			return nil, err
+		}
+		n.exec = n.group
+	} else {
+		n.local = eval.NewLocal(storage.NewStore(), hlc.NewClock(cfg.Wall, cfg.RegionID, cfg.NodeNumber()))
+		n.local.MaxBulk = cfg.ProtoMaxBulkLen
+		n.exec = n.local
+	}
+	// closeAll undoes what Start built when a later step fails.
+	closeAll := func() {
+		for _, ln := range []net.Listener{n.respLn, n.httpLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		if n.group != nil {
+			n.group.Close()
+			n.raftLn.Close()
+		}
+	}
 
 	scfg := server.DefaultConfig()
 	scfg.Addr = cfg.Addr()
@@ -87,13 +141,9 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	scfg.MaxBulk = cfg.ProtoMaxBulkLen
 	scfg.Logger = log.With("component", "server")
 	scfg.Observer = n.metrics
-	regionInfo := []server.InfoSection{{Name: "regional", Lines: []string{
-		"mode:standalone",
-		"region:" + strconv.FormatUint(uint64(cfg.Region), 10),
-		"node_id:" + strconv.FormatUint(uint64(cfg.NodeID), 10),
-	}}}
-	scfg.Info = func() []server.InfoSection { return regionInfo }
+	scfg.Info = n.info
 	if err := scfg.Validate(); err != nil {
+		closeAll()
 		return nil, err
 	}
 	n.srv = server.New(scfg, n.exec)
@@ -106,14 +156,17 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 		n.exec.Read(func(s *storage.Store) { keys = s.Keys() })
 		return float64(keys)
 	})
+	if n.group != nil {
+		n.metrics.Registry().MustRegister(newRaftCollector(n.group))
+	}
 
-	var err error
 	if n.respLn, err = net.Listen("tcp", cfg.Addr()); err != nil {
+		closeAll()
 		return nil, fmt.Errorf("ops: listen: %w", err)
 	}
 	if cfg.HTTP != "" {
 		if n.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
-			n.respLn.Close()
+			closeAll()
 			return nil, fmt.Errorf("ops: listen http: %w", err)
 		}
 		n.httpSrv = &http.Server{
@@ -135,17 +188,82 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 			}
 		})
 	}
-	n.wg.Go(n.expireLoop)
+	if n.group != nil {
+		n.raftAPI = &http.Server{
+			Handler:           n.apiHandler(),
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		n.wg.Go(func() { n.raftAPI.Serve(n.raftLn.Admin()) })
+		n.wg.Go(n.watchRemoval)
+	} else {
+		n.wg.Go(n.expireLoop)
+	}
 
-	attrs := []any{"addr", n.Addr().String(), "version", server.Version, "region", cfg.Region, "node", cfg.NodeID}
+	attrs := []any{"addr", n.Addr().String(), "version", server.Version, "region", cfg.Region,
+		"region_id", cfg.RegionID, "node", cfg.NodeID, "node_num", cfg.NodeNumber()}
 	if a := n.HTTPAddr(); a != nil {
 		attrs = append(attrs, "http", a.String())
+	}
+	if n.group != nil {
+		attrs = append(attrs, "raft", n.group.RaftAddr(), "has_state", n.group.HasState())
 	}
 	log.Info("meridian started", attrs...)
 	if cfg.RequirePass == "" && !isLoopback(cfg.Bind) {
 		log.Warn("listening beyond loopback without requirepass: anyone who can reach the port can read and write", "bind", cfg.Bind)
 	}
+	if n.group != nil && !n.group.HasState() && !cfg.BootstrapSingle {
+		log.Info("no Raft state yet: waiting to be bootstrapped (meridian region bootstrap) or joined (meridian region join)")
+	}
 	return n, nil
+}
+
+// openGroup listens on the Raft port and opens the node's Raft group.
+func (n *Node) openGroup() error {
+	cfg := n.cfg
+	ln, err := net.Listen("tcp", cfg.Raft)
+	if err != nil {
+		return fmt.Errorf("ops: listen raft: %w", err)
+	}
+	n.raftLn = newRaftPort(ln)
+	n.admin = newAdminClient()
+	rcfg := regional.Config{
+		NodeID:    cfg.NodeID,
+		Region:    cfg.RegionID,
+		Node:      cfg.NodeNumber(),
+		DataDir:   cfg.DataDir,
+		Listener:  n.raftLn,
+		Advertise: cfg.AdvertiseRaft,
+		Wall:      cfg.Wall,
+		Logger:    n.log.With("component", "regional"),
+		MaxBulk:   cfg.ProtoMaxBulkLen,
+	}
+	if d := cfg.RaftTimeout; d > 0 {
+		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = d, d, d
+	}
+	g, err := regional.Open(rcfg)
+	if err != nil {
+		n.raftLn.Close()
+		return err
+	}
+	n.group = g
+	if cfg.BootstrapSingle && !g.HasState() {
+		if err := g.BootstrapSelf(); err != nil {
+			g.Close()
+			n.raftLn.Close()
+			return err
+		}
+		n.log.Info("formed a one-node region (bootstrap-single)", "node", cfg.NodeID, "raft", g.RaftAddr())
+	}
+	if ms, err := g.Members(); err == nil {
+		for _, m := range ms {
+			if m.ID == cfg.NodeID && m.Address != g.RaftAddr() {
+				n.log.Warn("this node's raft address is not the one in the region's configuration: other members dial the old one (keep --raft/--advertise-raft stable)",
+					"configured", m.Address, "now", g.RaftAddr())
+			}
+		}
+	}
+	return nil
 }
 
 func (n *Node) fail(err error) {
@@ -167,20 +285,40 @@ func (n *Node) HTTPAddr() net.Addr {
 	return n.httpLn.Addr()
 }
 
+// RaftAddr returns the address other nodes dial for this node's Raft
+// port (advertise-raft, else the bound address), or "" for a single node.
+func (n *Node) RaftAddr() string {
+	if n.group == nil {
+		return ""
+	}
+	return n.group.RaftAddr()
+}
+
+// Group returns the node's Raft group, or nil for a single node.
+func (n *Node) Group() *regional.Group { return n.group }
+
 // Metrics returns the node's metrics registry.
 func (n *Node) Metrics() *Metrics { return n.metrics }
 
-// Serve blocks until ctx ends or a listener fails, then shuts the node
-// down gracefully within [ShutdownTimeout]. It returns the listener's
-// error, or else the error of Shutdown (context.DeadlineExceeded when
-// connections had to be closed while busy).
+// Serve blocks until ctx ends, Shutdown is called, or the node ends by
+// itself (a listener failed, or the node was removed from its region:
+// [ErrRemoved]), then shuts the node down gracefully within
+// [ShutdownTimeout]. It returns
+// the reason the node ended by itself, or else the error of Shutdown
+// (context.DeadlineExceeded when connections had to be closed while busy).
 func (n *Node) Serve(ctx context.Context) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
 		n.log.Info("shutting down")
+	case <-n.stop:
+		// Shutdown was called: wait for it to finish.
 	case serveErr = <-n.errc:
-		n.log.Error("listener failed, shutting down", "err", serveErr)
+		if errors.Is(serveErr, ErrRemoved) {
+			n.log.Warn("removed from the region: shutting down", "node", n.cfg.NodeID)
+		} else {
+			n.log.Error("listener failed, shutting down", "err", serveErr)
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
@@ -192,9 +330,10 @@ func (n *Node) Serve(ctx context.Context) error {
 }
 
 // Shutdown stops accepting connections, lets each connection finish the
-// command it is running, stops active expiry and the HTTP endpoint, and
-// waits for every goroutine of the node. When ctx ends first, the
-// remaining connections are closed and ctx's error returned. Shutdown is
+// command it is running, stops the node's loops and the HTTP endpoint,
+// closes the Raft group (a leader hands leadership over first) and waits
+// for every goroutine of the node. When ctx ends first, the remaining
+// connections are closed and ctx's error returned. Shutdown is
 // idempotent: later calls wait for nothing and return the first call's
 // result.
 func (n *Node) Shutdown(ctx context.Context) error {
@@ -202,11 +341,20 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.draining.Store(true)
 		err := n.srv.Shutdown(ctx)
 		close(n.stop)
-		if n.httpSrv != nil {
-			if herr := n.httpSrv.Shutdown(ctx); herr != nil {
-				n.httpSrv.Close()
+		for _, hs := range []*http.Server{n.httpSrv, n.raftAPI} {
+			if hs == nil {
+				continue
+			}
+			if herr := hs.Shutdown(ctx); herr != nil {
+				hs.Close()
 				err = errors.Join(err, herr)
 			}
+		}
+		if n.group != nil {
+			if gerr := n.group.Close(); gerr != nil {
+				err = errors.Join(err, fmt.Errorf("ops: close raft group: %w", gerr))
+			}
+			n.raftLn.Close()
 		}
 		n.wg.Wait()
 		n.shutErr = err
@@ -215,7 +363,27 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	return n.shutErr
 }
 
-// expireLoop runs the active-expiry cycle until Shutdown.
+// watchRemoval ends the node once it learns that it was removed from its
+// region, or that its Raft group shut down by itself (a leader that
+// removed itself).
+func (n *Node) watchRemoval() {
+	t := time.NewTicker(removalCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+		if n.group.Removed() || n.group.Status().Role == "shutdown" {
+			n.fail(ErrRemoved)
+			return
+		}
+	}
+}
+
+// expireLoop runs the active-expiry cycle of a single node until
+// Shutdown.
 func (n *Node) expireLoop() {
 	t := time.NewTicker(n.cfg.ExpireInterval)
 	defer t.Stop()
@@ -227,7 +395,7 @@ func (n *Node) expireLoop() {
 		}
 		start := time.Now()
 		for {
-			k := n.exec.ExpireCycle(expireSample)
+			k := n.local.ExpireCycle(expireSample)
 			n.metrics.AddExpired(k)
 			if k < expireSample/4 || time.Since(start) > expireBudget {
 				break
@@ -239,6 +407,27 @@ func (n *Node) expireLoop() {
 			}
 		}
 	}
+}
+
+// info returns the node's extra INFO sections: "regional" always, and in
+// region mode "replication" (see regionInfo).
+func (n *Node) info() []server.InfoSection {
+	mode := "standalone"
+	if n.group != nil {
+		mode = "region"
+	}
+	lines := []string{
+		"mode:" + mode,
+		"region:" + n.cfg.Region,
+		"region_id:" + strconv.FormatUint(uint64(n.cfg.RegionID), 10),
+		"node_id:" + n.cfg.NodeID,
+		"node_num:" + strconv.FormatUint(uint64(n.cfg.NodeNumber()), 10),
+	}
+	if n.group == nil {
+		return []server.InfoSection{{Name: "regional", Lines: lines}}
+	}
+	lines = append(lines, "raft_addr:"+n.group.RaftAddr())
+	return []server.InfoSection{{Name: "regional", Lines: lines}, n.replicationInfo(n.group.Status())}
 }
 
 func isLoopback(host string) bool {

@@ -171,12 +171,12 @@ func TestNodeServesAndCountsCommands(t *testing.T) {
 }
 
 func TestNodeInfoRegional(t *testing.T) {
-	n := startNode(t, func(c *Config) { c.Region, c.NodeID = 3, 7 })
+	n := startNode(t, func(c *Config) { c.Region, c.RegionID, c.NodeID = "east", 3, "n7" })
 	got, err := client(t, n, "").Info(t.Context(), "regional").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "# Regional\r\nmode:standalone\r\nregion:3\r\nnode_id:7\r\n"; got != want {
+	if want := "# Regional\r\nmode:standalone\r\nregion:east\r\nregion_id:3\r\nnode_id:n7\r\nnode_num:7\r\n"; got != want {
 		t.Errorf("INFO regional = %q, want %q", got, want)
 	}
 }
@@ -219,7 +219,7 @@ func TestNodeActiveExpiry(t *testing.T) {
 }
 
 func TestNodeHealth(t *testing.T) {
-	n := startNode(t, func(c *Config) { c.Region, c.NodeID = 2, 5 })
+	n := startNode(t, func(c *Config) { c.Region, c.RegionID, c.NodeID = "west", 2, "node-5" })
 	tests := []struct {
 		name     string
 		draining bool
@@ -241,7 +241,7 @@ func TestNodeHealth(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &h); err != nil {
 				t.Fatalf("body %q: %v", body, err)
 			}
-			want := Health{Status: tt.status, Role: "standalone", Version: server.Version, Region: 2, NodeID: 5}
+			want := Health{Status: tt.status, Role: "standalone", Version: server.Version, Region: "west", RegionID: 2, NodeID: "node-5", NodeNum: 5}
 			if h != want {
 				t.Errorf("health = %+v, want %+v", h, want)
 			}

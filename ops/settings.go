@@ -82,28 +82,63 @@ var settings = []setting{
 		},
 	},
 	{
-		name:  "data-dir",
-		usage: "`directory` for Raft data (reserved: a single node keeps data in memory)",
-		get:   func(c *Config) string { return c.DataDir },
-		set:   func(c *Config, v string) error { c.DataDir = v; return nil },
+		name:  "raft",
+		usage: "`host:port` of the Raft port; setting it runs the node in a region (empty: single node, no Raft)",
+		get:   func(c *Config) string { return c.Raft },
+		set:   func(c *Config, v string) error { c.Raft = v; return nil },
 	},
 	{
-		name:  "region",
-		usage: "numeric region `id` stamped into HLC timestamps (>= 1)",
-		get:   func(c *Config) string { return strconv.FormatUint(uint64(c.Region), 10) },
+		name:  "advertise-raft",
+		usage: "`host:port` other nodes dial to reach the Raft port (empty: the raft address)",
+		get:   func(c *Config) string { return c.AdvertiseRaft },
+		set:   func(c *Config, v string) error { c.AdvertiseRaft = v; return nil },
+	},
+	{
+		name:  "node-id",
+		usage: "node `id` in its region, e.g. n1: letters, digits, '-', '_', '.'; never reused",
+		get:   func(c *Config) string { return c.NodeID },
+		set:   func(c *Config, v string) error { c.NodeID = v; return nil },
+	},
+	{
+		name:  "node-num",
+		usage: "numeric node id `n` stamped into HLC timestamps (0: node-id's trailing number, else a hash of it)",
+		get:   func(c *Config) string { return strconv.FormatUint(uint64(c.NodeNum), 10) },
 		set: func(c *Config, v string) error {
-			n, err := parseIntSetting(v, 1, math.MaxUint32)
-			c.Region = uint32(n)
+			n, err := parseIntSetting(v, 0, math.MaxUint32)
+			c.NodeNum = uint32(n)
 			return err
 		},
 	},
 	{
-		name:  "node-id",
-		usage: "numeric node `id`, unique in the region (>= 1)",
-		get:   func(c *Config) string { return strconv.FormatUint(uint64(c.NodeID), 10) },
+		name:  "region",
+		usage: "region `name` (reported in status and INFO)",
+		get:   func(c *Config) string { return c.Region },
+		set:   func(c *Config, v string) error { c.Region = v; return nil },
+	},
+	{
+		name:  "region-id",
+		usage: "numeric region `id` stamped into HLC timestamps (>= 1)",
+		get:   func(c *Config) string { return strconv.FormatUint(uint64(c.RegionID), 10) },
 		set: func(c *Config, v string) error {
 			n, err := parseIntSetting(v, 1, math.MaxUint32)
-			c.NodeID = uint32(n)
+			c.RegionID = uint32(n)
+			return err
+		},
+	},
+	{
+		name:  "data-dir",
+		usage: "`directory` for the Raft log (raft.db) and snapshots; required with --raft",
+		get:   func(c *Config) string { return c.DataDir },
+		set:   func(c *Config, v string) error { c.DataDir = v; return nil },
+	},
+	{
+		name:  "bootstrap-single",
+		usage: "form a one-node region at start if this node has no Raft state (development)",
+		bool:  true,
+		get:   func(c *Config) string { return strconv.FormatBool(c.BootstrapSingle) },
+		set: func(c *Config, v string) error {
+			b, err := parseBool(v)
+			c.BootstrapSingle = b
 			return err
 		},
 	},

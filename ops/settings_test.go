@@ -46,13 +46,17 @@ func TestLoadConfigSources(t *testing.T) {
 			args: []string{
 				"--bind", "0.0.0.0", "--port", "7000", "--http", "127.0.0.1:9999",
 				"--requirepass", "s3cret", "--maxclients", "50", "--proto-max-bulk-len", "2mb",
-				"--data-dir", "/tmp/d", "--region", "3", "--node-id", "4",
+				"--raft", "0.0.0.0:7379", "--advertise-raft", "10.0.0.4:7379",
+				"--node-id", "db-4", "--node-num", "40", "--region", "east", "--region-id", "3",
+				"--data-dir", "/tmp/d", "--bootstrap-single",
 				"--log-level", "debug", "--pprof",
 			},
 			want: func(c *Config) {
 				c.Bind, c.Port, c.HTTP = "0.0.0.0", 7000, "127.0.0.1:9999"
 				c.RequirePass, c.MaxClients, c.ProtoMaxBulkLen = "s3cret", 50, 2<<20
-				c.DataDir, c.Region, c.NodeID = "/tmp/d", 3, 4
+				c.Raft, c.AdvertiseRaft = "0.0.0.0:7379", "10.0.0.4:7379"
+				c.NodeID, c.NodeNum, c.Region, c.RegionID = "db-4", 40, "east", 3
+				c.DataDir, c.BootstrapSingle = "/tmp/d", true
 				c.LogLevel, c.Pprof = slog.LevelDebug, true
 			},
 		},
@@ -79,9 +83,9 @@ func TestLoadConfigSources(t *testing.T) {
 		},
 		{
 			name: "flags override the environment",
-			env:  map[string]string{"MERIDIAN_PORT": "7005", "MERIDIAN_REGION": "2"},
+			env:  map[string]string{"MERIDIAN_PORT": "7005", "MERIDIAN_REGION_ID": "2"},
 			args: []string{"--port", "7006"},
-			want: func(c *Config) { c.Port, c.Region = 7006, 2 },
+			want: func(c *Config) { c.Port, c.RegionID = 7006, 2 },
 		},
 		{
 			// An empty variable set on purpose clears a setting.
@@ -145,13 +149,18 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "unknown directive", file: "port 1\nsave 60 1\n", usage: true, want: `:2: unknown directive "save"`},
 		{name: "two values", file: "port 1 2\n", usage: true, want: ":1: port takes exactly one value"},
 		{name: "bad quotes", file: "requirepass \"abc\n", usage: true, want: ":1: unbalanced quotes"},
-		{name: "bad value in file", file: "\n\nregion zero\n", usage: true, want: ":3: region:"},
+		{name: "bad value in file", file: "\n\nregion-id zero\n", usage: true, want: ":3: region-id:"},
+		{name: "bad node-num", args: []string{"--node-num", "-1"}, usage: true, want: "out of range"},
 		{name: "missing file", env: map[string]string{"MERIDIAN_CONFIG": "/nonexistent/meridian.conf"}, usage: true, want: "no such file"},
 		// Values that parse but do not make a working configuration.
 		{name: "small bulk", args: []string{"--proto-max-bulk-len", "1k"}, want: "proto-max-bulk-len must be at least 1mb"},
 		{name: "empty bind", args: []string{"--bind", ""}, want: "bind must not be empty"},
 		{name: "pprof without http", args: []string{"--pprof", "--http", ""}, want: "pprof needs the http endpoint"},
 		{name: "http without port", args: []string{"--http", "localhost"}, want: "http must be host:port"},
+		{name: "raft without data-dir", args: []string{"--raft", "127.0.0.1:7379"}, want: "data-dir is required with raft"},
+		{name: "raft everywhere", args: []string{"--raft", ":7379", "--data-dir", "/tmp/d"}, want: "advertise-raft is required"},
+		{name: "bootstrap-single alone", args: []string{"--bootstrap-single"}, want: "bootstrap-single needs raft"},
+		{name: "bad node id", args: []string{"--node-id", "n 1"}, want: "node-id may hold only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,6 +195,28 @@ func TestLoadConfigHelp(t *testing.T) {
 	for _, s := range settings {
 		if !strings.Contains(out.String(), "-"+s.name) || !strings.Contains(out.String(), envName(s.name)) {
 			t.Errorf("help lacks %s or %s:\n%s", s.name, envName(s.name), out.String())
+		}
+	}
+}
+
+func TestConfigNodeNumber(t *testing.T) {
+	tests := []struct {
+		nodeID string
+		num    uint32 // node-num
+		want   uint32
+	}{
+		{"n1", 0, 1},
+		{"n3", 0, 3},
+		{"db-12", 0, 12},
+		{"n0", 0, 87416211},             // 0 is not a node number: hashed
+		{"alpha", 0, 1569418667},        // no trailing number: FNV-1a
+		{"n3", 9, 9},                    // node-num wins
+		{"n99999999999", 0, 4056085942}, // overflows uint32: hashed,
+	}
+	for _, tt := range tests {
+		c := Config{NodeID: tt.nodeID, NodeNum: tt.num}
+		if got := c.NodeNumber(); got != tt.want {
+			t.Errorf("NodeNumber(%q, %d) = %d, want %d", tt.nodeID, tt.num, got, tt.want)
 		}
 	}
 }
@@ -241,14 +272,17 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative port", change: func(c *Config) { c.Port = -1 }, want: "port must be between"},
 		{name: "http port", change: func(c *Config) { c.HTTP = "127.0.0.1:http" }, want: "http port must be between"},
 		{name: "no clients", change: func(c *Config) { c.MaxClients = 0 }, want: "maxclients must be at least 1"},
-		{name: "region zero", change: func(c *Config) { c.Region = 0 }, want: "region must be at least 1"},
-		{name: "node zero", change: func(c *Config) { c.NodeID = 0 }, want: "node-id must be at least 1"},
+		{name: "region mode", change: func(c *Config) { c.Raft, c.DataDir = "127.0.0.1:0", "/tmp/d" }},
+		{name: "region zero", change: func(c *Config) { c.RegionID = 0 }, want: "region-id must be at least 1"},
+		{name: "no node id", change: func(c *Config) { c.NodeID = "" }, want: "node-id must not be empty"},
+		{name: "no region name", change: func(c *Config) { c.Region = "" }, want: "region must not be empty"},
+		{name: "unspecified advertise", change: func(c *Config) { c.Raft, c.DataDir, c.AdvertiseRaft = "127.0.0.1:0", "/d", "0.0.0.0:1" }, want: "advertise-raft must name an address"},
 		{name: "negative expiry", change: func(c *Config) { c.ExpireInterval = -1 }, want: "expire interval"},
 		{
 			// Every problem is reported at once.
 			name:   "two problems",
-			change: func(c *Config) { c.Region, c.NodeID = 0, 0 },
-			want:   "region must be at least 1\nops: node-id must be at least 1",
+			change: func(c *Config) { c.RegionID, c.NodeID = 0, "" },
+			want:   "region-id must be at least 1\nops: node-id must not be empty",
 		},
 	}
 	for _, tt := range tests {

@@ -131,6 +131,11 @@ func (c *Conn) serve() {
 			return
 		}
 		c.busy.Store(true)
+		if c.killed.Load() {
+			// Killed while reading: what the client sent after the kill
+			// must not run once it may have seen its connection close.
+			return
+		}
 		c.lastActive.Store(time.Now().UnixNano())
 		c.dispatch(args)
 		c.busy.Store(false)
@@ -199,10 +204,16 @@ func (c *Conn) closeWhenIdle() {
 	}
 }
 
-// kill closes the connection from another goroutine (CLIENT KILL).
+// kill closes the connection from another goroutine (CLIENT KILL). A
+// command being executed finishes first, and its connection closes right
+// after, without the reply; no later command runs. (Closing the socket
+// under it would let the client see the close, reconnect and write, and
+// only then the killed command apply.)
 func (c *Conn) kill() {
 	c.killed.Store(true)
-	c.nc.Close()
+	if !c.busy.Load() {
+		c.nc.Close()
+	}
 }
 
 func (c *Conn) unwatchAll() {

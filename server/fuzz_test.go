@@ -90,13 +90,17 @@ func fuzzFeed(t *testing.T, addr string, data []byte) {
 		t.Errorf("dial: %v", err)
 		return
 	}
-	defer nc.Close()
-	go func() {
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		nc.Write(data)
 		nc.(*net.TCPConn).CloseWrite()
-	}()
+	})
 	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 	io.Copy(io.Discard, nc)
+	// Closing ends a write the server stopped reading; data must not be
+	// touched after the fuzz target returns.
+	nc.Close()
+	wg.Wait()
 }
 
 // fuzzCheck runs SET and GET with fresh values and checks every reply.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,23 @@ import (
 type gateExec struct {
 	entered chan struct{}
 	release chan struct{}
+
+	once sync.Once
+	mu   sync.Mutex
+	ran  []string // names of the commands run
+}
+
+// open releases the gate; it may be called more than once.
+func (g *gateExec) open() { g.once.Do(func() { g.open() }) }
+
+// startGate runs a server on a fresh gateExec whose gate opens before the
+// server closes, so that a failing test does not hang in Close.
+func startGate(t *testing.T) (*gateExec, *server.Server, string, <-chan error) {
+	t.Helper()
+	g := newGateExec()
+	srv, addr, errc := startServer(t, g)
+	t.Cleanup(g.open)
+	return g, srv, addr, errc
 }
 
 func newGateExec() *gateExec {
@@ -27,6 +46,9 @@ func newGateExec() *gateExec {
 
 func (g *gateExec) Exec(req *eval.Request, w *protocol.Writer) int {
 	for _, args := range req.Cmds {
+		g.mu.Lock()
+		g.ran = append(g.ran, string(args[0]))
+		g.mu.Unlock()
 		if len(args) == 2 && string(args[1]) == "gate" {
 			g.entered <- struct{}{}
 			<-g.release
@@ -98,8 +120,7 @@ func noLeaks(t *testing.T) {
 
 func TestShutdownLetsCommandsFinish(t *testing.T) {
 	noLeaks(t)
-	g := newGateExec()
-	srv, addr, errc := startServer(t, g)
+	g, srv, addr, errc := startGate(t)
 	busy, busyRd := dialAddr(t, addr)
 	idle, idleRd := dialAddr(t, addr)
 	sub, subRd := dialAddr(t, addr)
@@ -134,7 +155,7 @@ func TestShutdownLetsCommandsFinish(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	// The command in flight finishes and its reply is sent.
-	close(g.release)
+	g.open()
 	busy.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if r, err := readValue(busyRd); err != nil || r != bulk("opened") {
 		t.Fatalf("reply in flight = %q, %v", r, err)
@@ -147,8 +168,7 @@ func TestShutdownLetsCommandsFinish(t *testing.T) {
 
 func TestShutdownDeadline(t *testing.T) {
 	noLeaks(t)
-	g := newGateExec()
-	srv, addr, _ := startServer(t, g)
+	g, srv, addr, _ := startGate(t)
 	busy, busyRd := dialAddr(t, addr)
 	busy.Write([]byte(encodeCommand("get", "gate")))
 	<-g.entered
@@ -159,7 +179,7 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	// The connection was closed under the command.
 	waitClosed(t, "busy client", busyRd, busy)
-	close(g.release)
+	g.open()
 }
 
 func TestClose(t *testing.T) {
@@ -185,4 +205,38 @@ func TestClose(t *testing.T) {
 	if err := srv.Serve(ln); !errors.Is(err, server.ErrServerClosed) {
 		t.Fatalf("Serve after Close = %v", err)
 	}
+}
+
+// CLIENT KILL of a client in the middle of a command lets the command
+// finish, then closes the connection without its reply, and runs nothing
+// the client sent after it.
+func TestClientKillBusy(t *testing.T) {
+	g, _, addr, _ := startGate(t)
+	victim, victimRd := dialAddr(t, addr)
+	id := strings.Trim(roundTrip(t, victim, victimRd, "client", "id"), ":\r\n")
+	admin, adminRd := dialAddr(t, addr)
+	victim.Write([]byte(encodeCommand("get", "gate") + encodeCommand("set", "after", "1")))
+	<-g.entered
+	if r := roundTrip(t, admin, adminRd, "client", "kill", "id", id); r != ":1\r\n" {
+		t.Fatalf("CLIENT KILL = %q", r)
+	}
+	victim.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := victimRd.ReadByte(); err == nil || !isTimeout(err) {
+		t.Fatalf("victim closed under its command: %v", err)
+	}
+	g.open()
+	waitClosed(t, "victim", victimRd, victim)
+	if r := roundTrip(t, admin, adminRd, "ping"); r != "+PONG\r\n" {
+		t.Fatalf("PING = %q", r)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if strings.Join(g.ran, ",") != "get" {
+		t.Fatalf("commands run = %v, want only the one in flight", g.ran)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -172,7 +172,9 @@ func TestExportEffectsStopsOnError(t *testing.T) {
 // removal reached its source must not bring back, in a store that has
 // compacted the removal's tombstone, the element it removed.
 func TestApplyStateKeepsCompactedTombstones(t *testing.T) {
-	ts := func(wall int64, region uint32) hlc.Timestamp { return hlc.Timestamp{Wall: wall, Region: region, Node: 1} }
+	ts := func(wall int64, region uint32) hlc.Timestamp {
+		return hlc.Timestamp{Wall: wall, Region: region, Node: 1}
+	}
 	hset := storage.Effect{Op: storage.OpHSet, Key: "h", Field: "f", Value: []byte("old"), TS: ts(5, 1)}
 	other := storage.Effect{Op: storage.OpHSet, Key: "h", Field: "g", Value: []byte("new"), TS: ts(9, 2)}
 	hdel := storage.Effect{Op: storage.OpHDel, Key: "h", Field: "f", TS: ts(7, 2)}

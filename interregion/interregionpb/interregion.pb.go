@@ -351,8 +351,11 @@ type ShipRequest struct {
 	// row is the origin's applied vector (tombstone GC).
 	Row []*Progress `protobuf:"bytes,6,rep,name=row,proto3" json:"row,omitempty"`
 	// need_state says that the receiver's cursor is below the origin's
-	// first log index: the receiver must call StateTransfer.
-	NeedState     bool `protobuf:"varint,7,opt,name=need_state,json=needState,proto3" json:"need_state,omitempty"`
+	// first log index: the receiver must call StateTransfer, unless it has
+	// applied more of the origin's log than acked (a transfer whose
+	// acknowledgement the origin has not got yet).
+	NeedState     bool   `protobuf:"varint,7,opt,name=need_state,json=needState,proto3" json:"need_state,omitempty"`
+	Acked         uint64 `protobuf:"varint,8,opt,name=acked,proto3" json:"acked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -434,6 +437,13 @@ func (x *ShipRequest) GetNeedState() bool {
 		return x.NeedState
 	}
 	return false
+}
+
+func (x *ShipRequest) GetAcked() uint64 {
+	if x != nil {
+		return x.Acked
+	}
+	return 0
 }
 
 type ShipAck struct {
@@ -659,7 +669,7 @@ const file_interregion_proto_rawDesc = "" +
 	"\x03row\x18\x04 \x03(\v2!.meridian.interregion.v1.ProgressR\x03row\"7\n" +
 	"\x05Entry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x18\n" +
-	"\aeffects\x18\x02 \x01(\fR\aeffects\"\x99\x02\n" +
+	"\aeffects\x18\x02 \x01(\fR\aeffects\"\xaf\x02\n" +
 	"\vShipRequest\x12\x16\n" +
 	"\x06origin\x18\x01 \x01(\rR\x06origin\x12\x14\n" +
 	"\x05first\x18\x02 \x01(\x04R\x05first\x12\x12\n" +
@@ -668,7 +678,8 @@ const file_interregion_proto_rawDesc = "" +
 	"\x06closed\x18\x05 \x01(\v2\".meridian.interregion.v1.TimestampR\x06closed\x123\n" +
 	"\x03row\x18\x06 \x03(\v2!.meridian.interregion.v1.ProgressR\x03row\x12\x1d\n" +
 	"\n" +
-	"need_state\x18\a \x01(\bR\tneedState\"\x9c\x01\n" +
+	"need_state\x18\a \x01(\bR\tneedState\x12\x14\n" +
+	"\x05acked\x18\b \x01(\x04R\x05acked\"\x9c\x01\n" +
 	"\aShipAck\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\rR\x06region\x12\x18\n" +
 	"\aapplied\x18\x02 \x01(\x04R\aapplied\x12\x16\n" +

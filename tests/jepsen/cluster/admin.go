@@ -56,15 +56,17 @@ func (c *Cluster) Bootstrap(ctx context.Context) error {
 	return nil
 }
 
-// Status is a node's view of its region, from `meridian status --json`.
-// The field names are the harness's expectation of that command; Raw
-// keeps the whole document.
+// Status is a node's view of its region: the "node" object of
+// `meridian status --json` (a flat document is accepted too). Raw keeps
+// the whole document.
 type Status struct {
+	NodeID       string         `json:"node_id"`
 	Role         string         `json:"role"`
 	Leader       string         `json:"leader"`
 	Term         uint64         `json:"term"`
 	CommitIndex  uint64         `json:"commit_index"`
 	AppliedIndex uint64         `json:"applied_index"`
+	Ready        *bool          `json:"ready"`
 	Raw          map[string]any `json:"-"`
 }
 
@@ -78,9 +80,17 @@ func (c *Cluster) Status(ctx context.Context, node string) (Status, error) {
 		}
 		return Status{}, fmt.Errorf("cluster: status %s: %w", node, err)
 	}
+	var doc struct {
+		Node *Status `json:"node"`
+	}
 	var st Status
-	if err := json.Unmarshal(out, &st); err != nil {
+	if err := json.Unmarshal(out, &doc); err != nil {
 		return Status{}, fmt.Errorf("cluster: status %s: %w: %s", node, err, bytes.TrimSpace(out))
+	}
+	if doc.Node != nil {
+		st = *doc.Node
+	} else if err := json.Unmarshal(out, &st); err != nil {
+		return Status{}, fmt.Errorf("cluster: status %s: %w", node, err)
 	}
 	json.Unmarshal(out, &st.Raw)
 	st.Role = strings.ToLower(st.Role)
@@ -88,8 +98,8 @@ func (c *Cluster) Status(ctx context.Context, node string) (Status, error) {
 }
 
 // Leader asks every running node for its status and returns the node
-// that claims leadership in the highest term. Nodes that do not answer
-// are skipped.
+// that claims leadership in the highest term and is ready to serve (when
+// the status says). Nodes that do not answer are skipped.
 func (c *Cluster) Leader(ctx context.Context) (string, Status, error) {
 	best, bestSt := "", Status{}
 	var errs []error
@@ -104,7 +114,8 @@ func (c *Cluster) Leader(ctx context.Context) (string, Status, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if st.Role == "leader" && (best == "" || st.Term > bestSt.Term) {
+		ready := st.Ready == nil || *st.Ready
+		if st.Role == "leader" && ready && (best == "" || st.Term > bestSt.Term) {
 			best, bestSt = n, st
 		}
 	}
@@ -157,4 +168,26 @@ func (c *Cluster) ClockOffset(node string) (time.Duration, error) {
 	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	return time.Duration(ms) * time.Millisecond, err
+}
+
+// WaitMember waits until node serves RESP and its status names a leader
+// (a region member back in its region), or ctx ends. A rolling restart
+// waits for it before moving to the next node.
+func (c *Cluster) WaitMember(ctx context.Context, node string) error {
+	if err := c.WaitRESP(ctx, node); err != nil {
+		return err
+	}
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := c.Status(sctx, node)
+		cancel()
+		if err == nil && st.Leader != "" && (st.Ready == nil || *st.Ready || st.Role != "leader") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: %s has not rejoined its region: %w (last status %+v, %v)", node, ctx.Err(), st, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

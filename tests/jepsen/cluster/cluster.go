@@ -352,7 +352,46 @@ func (c *Cluster) Pause(node string) error {
 	c.mu.Lock()
 	p.state = Paused
 	c.mu.Unlock()
-	return nil
+	// SIGSTOP is asynchronous: wait until every thread has stopped, so
+	// the caller's next step sees a frozen node.
+	return waitStopped(p.cmd.Process.Pid, 2*time.Second)
+}
+
+// waitStopped waits until every thread of pid is in state T (stopped),
+// as /proc shows it.
+func waitStopped(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if allStopped(pid) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cluster: pid %d not stopped %s after SIGSTOP", pid, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func allStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return true // gone: nothing runs
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		// The state follows the command name in parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) {
+			continue
+		}
+		if st := b[i+2]; st != 'T' && st != 't' && st != 'Z' && st != 'X' {
+			return false
+		}
+	}
+	return true
 }
 
 // Resume thaws node with SIGCONT.

@@ -22,6 +22,17 @@ func repoRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
+// freePort returns a TCP port that is free on every address right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
 // ping sends PING to addr and reports whether PONG came back in time.
 func ping(addr string, timeout time.Duration) bool {
 	c, err := net.DialTimeout("tcp", addr, timeout)
@@ -45,25 +56,31 @@ func TestProcessControl(t *testing.T) {
 		t.Skip("builds meridian")
 	}
 	ctx := t.Context()
-	bin, err := cluster.Build(ctx, repoRoot(t), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	bin := os.Getenv("MERIDIAN_JEPSEN_BIN") // a prebuilt binary, if set
+	if bin == "" {
+		var err error
+		if bin, err = cluster.Build(ctx, repoRoot(t), t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if ok, why := cluster.SupportsRegions(ctx, bin); !ok {
 		t.Logf("region CLI: %s", why)
 	}
 	nodes := []string{"a", "b"}
 	logs := t.TempDir()
+	// Ports nobody uses (other processes on this machine may hold a
+	// wildcard listener on any fixed port).
+	respPort, httpPort := freePort(t), freePort(t)
 	c := cluster.New(cluster.Config{
 		Binary:  bin,
 		Network: cluster.Loopback{Nodes: nodes, Base: 61},
 		Nodes:   nodes,
 		LogDir:  logs,
 		DataDir: t.TempDir(),
-		Ports:   cluster.Ports{RESP: 16379, HTTP: 19121},
+		Ports:   cluster.Ports{RESP: respPort, HTTP: httpPort},
 		// Today's single-node server; the default is the region CLI.
 		Args: func(c *cluster.Cluster, node string) []string {
-			return []string{"server", "--bind", strings.Split(c.RESPAddr(node), ":")[0], "--port", "16379",
+			return []string{"server", "--bind", strings.Split(c.RESPAddr(node), ":")[0], "--port", strconv.Itoa(respPort),
 				"--http", strings.Replace(c.HTTPURL(node), "http://", "", 1), "--data-dir", c.DataDir(node)}
 		},
 		StopTimeout: 5 * time.Second,

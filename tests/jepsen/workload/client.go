@@ -61,8 +61,8 @@ var definite = []string{"WRONGTYPE", "EXECABORT", "NOAUTH", "WRONGPASS", "NOPERM
 //   - everything else — timeouts, a reset or closed connection after the
 //     command was sent, UNCERTAIN, errors the harness does not know: Info.
 //
-// Reads need no classification: a read that failed in any way observed
-// nothing, and is recorded as Fail.
+// Reads are classified the same way, for honest counts; a read that
+// failed in any way observed nothing, and checkers leave it out.
 func Classify(err error, pol Policy) history.Type {
 	if err == nil {
 		return history.OK
@@ -194,9 +194,10 @@ func (c *Client) Write(ctx context.Context, f history.F, key string, value any, 
 }
 
 // Read runs a read op: fn returns the value read (nil for an absent key).
-// Any error makes it Fail, since it observed nothing. A timed-out read
-// still gets a new connection (its reply may arrive late). final marks
-// it as a final read.
+// An error is classified like a write's (a timed-out read is Info, a
+// refused one Fail); either way the read observed nothing and checkers
+// leave it out. After an Info read the client takes a new process and
+// connection (its reply may still arrive). final marks it as a final read.
 func (c *Client) Read(ctx context.Context, f history.F, key string, final bool, fn func(ctx context.Context, rdb *redis.Client) (any, error)) (any, history.Type) {
 	op := c.rec.Invoke(c.process, f, key, nil, c.node)
 	if final {
@@ -206,11 +207,12 @@ func (c *Client) Read(ctx context.Context, f history.F, key string, final bool, 
 	v, err := fn(octx, c.rdb)
 	cancel()
 	if err != nil {
-		c.rec.Complete(op, history.Fail, nil, err)
-		if Classify(err, c.cfg.Policy) == history.Info {
+		t := Classify(err, c.cfg.Policy)
+		c.rec.Complete(op, t, nil, err)
+		if t == history.Info {
 			c.reset()
 		}
-		return nil, history.Fail
+		return nil, t
 	}
 	c.rec.Complete(op, history.OK, v, nil)
 	return v, history.OK

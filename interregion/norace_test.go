@@ -1,0 +1,5 @@
+//go:build !race
+
+package interregion_test
+
+const raceEnabled = false

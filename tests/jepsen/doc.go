@@ -1,0 +1,39 @@
+// Package jepsen runs Meridian the way Jepsen tests databases: real
+// `meridian` processes, each in its own network namespace, many clients
+// recording every operation, a nemesis injecting faults on a seeded
+// schedule, and checkers that decide whether the history is legal.
+//
+// Sub-packages hold the parts: netns (namespaces, partitions, netem),
+// cluster (processes: start, stop, kill -9, pause, clock skew), history
+// (operations and history.jsonl), workload (go-redis clients for the
+// register, counter and set workloads), checker (porcupine linearizability,
+// counter bounds, set loss, convergence) and nemesis (fault schedules).
+// This package composes them into one run ([Run]) and writes its report.
+//
+// Usage:
+//
+//	go test ./tests/jepsen -run TestJepsen -v                       # short: every workload x nemesis
+//	go test ./tests/jepsen -run TestJepsen -v -timeout 2h \
+//	    -jepsen.time=60s -jepsen.nemesis=each                         # what `make jepsen` runs
+//	go test ./tests/jepsen -run 'TestJepsen/register/kill' -jepsen.seed=42   # reproduce one run
+//	go test ./tests/jepsen -run TestRecheck -jepsen.recheck=tests/results/<run>  # re-check a history
+//
+// From Go:
+//
+//	rep, err := jepsen.Run(ctx, jepsen.Config{Binary: bin, Workload: "register",
+//		Nemesis: []nemesis.Kind{nemesis.Kill}, Duration: time.Minute, Seed: 42,
+//		ResultsDir: "tests/results"})
+//	fmt.Print(rep.Summary) // also in <rep.Dir>/summary.txt
+//
+// Each run writes tests/results/<run>/: summary.txt (one screen), verdict.json,
+// history.jsonl, plan.txt, nemesis.txt and nemesis.jsonl (timeline),
+// register-<key>.html (porcupine's view of each non-linearizable key),
+// logs/<node>.log and netns.txt (fault rules at the end).
+//
+// It needs root (namespaces, veth, iptables). Without it the tests skip,
+// except when the environment variable CI is set: then they fail.
+//
+// HAZARD: a run uses fixed names (prefix "mjep") and the subnet
+// 10.77.0.0/24 on this machine; two runs at once collide. Run starts by
+// deleting the leftovers of a crashed run with the same prefix.
+package jepsen

@@ -1,0 +1,41 @@
+package jepsen
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/meridian-kv/meridian/tests/jepsen/checker"
+	"github.com/meridian-kv/meridian/tests/jepsen/history"
+)
+
+// Recheck runs the history checkers again on a run folder's
+// history.jsonl (for example after changing a checker), writing any new
+// visualisation into dir. Each checker whose operations appear in the
+// history runs, with realtime reads checked (one region).
+func Recheck(dir string) ([]checker.Result, error) {
+	f, err := os.Open(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		return nil, fmt.Errorf("jepsen: %w", err)
+	}
+	defer f.Close()
+	h, err := history.ReadJSONL(f)
+	if err != nil {
+		return nil, err
+	}
+	has := make(map[history.F]bool)
+	for _, op := range h {
+		has[op.F] = true
+	}
+	var out []checker.Result
+	if has[history.FRead] || has[history.FWrite] || has[history.FCAS] {
+		out = append(out, checker.Register(h, checker.RegisterOptions{Dir: dir}))
+	}
+	if has[history.FIncr] || has[history.FCount] {
+		out = append(out, checker.Counter(h, checker.CounterOptions{Realtime: true}))
+	}
+	if has[history.FAdd] || has[history.FMembers] {
+		out = append(out, checker.Set(h, checker.SetOptions{Realtime: true}))
+	}
+	return out, nil
+}
