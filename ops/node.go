@@ -110,17 +110,6 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	}
 
 	n := &Node{cfg: cfg, log: log, metrics: NewMetrics(), stop: make(chan struct{}), errc: make(chan error, 2)}
-	var err error
-	if cfg.RegionMode() {
-		if err := n.openGroup(); err != nil {
-			return nil, err
-		}
-		n.exec = n.group
-	} else {
-		n.local = eval.NewLocal(storage.NewStore(), hlc.NewClock(cfg.Wall, cfg.RegionID, cfg.NodeNumber()))
-		n.local.MaxBulk = cfg.ProtoMaxBulkLen
-		n.exec = n.local
-	}
 	// closeAll undoes what Start built when a later step fails.
 	closeAll := func() {
 		for _, ln := range []net.Listener{n.respLn, n.httpLn} {
@@ -132,6 +121,30 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 			n.group.Close()
 			n.raftLn.Close()
 		}
+	}
+	// The client ports are bound first, so that a port in use fails the
+	// start before a Raft group is opened (and, with bootstrap-single,
+	// formed).
+	var err error
+	if n.respLn, err = net.Listen("tcp", cfg.Addr()); err != nil {
+		return nil, fmt.Errorf("ops: listen: %w", err)
+	}
+	if cfg.HTTP != "" {
+		if n.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
+			closeAll()
+			return nil, fmt.Errorf("ops: listen http: %w", err)
+		}
+	}
+	if cfg.RegionMode() {
+		if err := n.openGroup(); err != nil {
+			closeAll()
+			return nil, err
+		}
+		n.exec = n.group
+	} else {
+		n.local = eval.NewLocal(storage.NewStore(), hlc.NewClock(cfg.Wall, cfg.RegionID, cfg.NodeNumber()))
+		n.local.MaxBulk = cfg.ProtoMaxBulkLen
+		n.exec = n.local
 	}
 
 	scfg := server.DefaultConfig()
@@ -160,15 +173,7 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 		n.metrics.Registry().MustRegister(newRaftCollector(n.group))
 	}
 
-	if n.respLn, err = net.Listen("tcp", cfg.Addr()); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("ops: listen: %w", err)
-	}
-	if cfg.HTTP != "" {
-		if n.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
-			closeAll()
-			return nil, fmt.Errorf("ops: listen http: %w", err)
-		}
+	if n.httpLn != nil {
 		n.httpSrv = &http.Server{
 			Handler:           n.httpHandler(),
 			ReadHeaderTimeout: 5 * time.Second,

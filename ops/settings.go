@@ -51,7 +51,7 @@ var settings = []setting{
 	},
 	{
 		name:  "http",
-		usage: "`host:port` of the /metrics and /health endpoint (empty disables it)",
+		usage: "`host:port` of /metrics, /health and the admin API /v1/ (empty disables it)",
 		get:   func(c *Config) string { return c.HTTP },
 		set:   func(c *Config, v string) error { c.HTTP = v; return nil },
 	},

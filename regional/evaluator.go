@@ -1,6 +1,7 @@
 package regional
 
 import (
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -326,7 +327,7 @@ func (e *evaluator) propose(calls []*call, effects []storage.Effect, slot bool) 
 // complete releases replies batch by batch, in proposal order.
 func (e *evaluator) complete() {
 	for b := range e.batches {
-		err := b.fut.Error()
+		err := e.wait(b.fut)
 		fenced := false
 		if af, ok := b.fut.(raft.ApplyFuture); ok && err == nil {
 			fenced = af.Response() == errFenced
@@ -339,6 +340,30 @@ func (e *evaluator) complete() {
 		e.applied.Store(b.seq)
 		if b.slot {
 			<-e.slots
+		}
+	}
+}
+
+// errStopping is the outcome of a future the evaluator stopped waiting
+// for.
+var errStopping = errors.New("regional: evaluator stopping")
+
+// wait returns a future's error, or errStopping once the evaluator stops:
+// hashicorp/raft leaves some futures unanswered at shutdown (a
+// VerifyLeader still queued for the leader loop), and the completer must
+// not hang on them.
+func (e *evaluator) wait(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-e.quit:
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(e.g.cfg.RequestTimeout):
+			return errStopping
 		}
 	}
 }

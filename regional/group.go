@@ -217,7 +217,16 @@ func (g *Group) becomeLeader() {
 		return
 	}
 	// The barrier went through the FSM goroutine after every entry before
-	// it, so the store now holds the whole log (noops included).
+	// it, so the store now holds the whole log (noops included). raft's
+	// main loop advances AppliedIndex only after it has handed the batch
+	// to the FSM goroutine, which may answer the barrier first: wait for
+	// AppliedIndex to cover the commit index (the barrier's index or more)
+	// so that the read fence, which waits for the commit index, is not
+	// left waiting for a noop or barrier the FSM never sees.
+	target := g.raft.CommitIndex()
+	for deadline := time.Now().Add(g.cfg.RequestTimeout); g.raft.AppliedIndex() < target && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	g.fsm.setApplied(g.raft.AppliedIndex())
 	g.clock.Update(g.storeLastStamp())
 	ev := newEvaluator(g)

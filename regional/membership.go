@@ -155,7 +155,7 @@ func (g *Group) Status() Status {
 		LeaderAddr:   string(addr),
 		Term:         g.raft.CurrentTerm(),
 		CommitIndex:  g.raft.CommitIndex(),
-		AppliedIndex: g.fsm.Applied(),
+		AppliedIndex: max(g.fsm.Applied(), g.raft.AppliedIndex()),
 		LastIndex:    g.raft.LastIndex(),
 		Ready:        g.IsReadyLeader(),
 		Batches:      g.stats.batches.Load(),

@@ -2,6 +2,8 @@ package regional
 
 import (
 	"sync"
+
+	"github.com/hashicorp/raft"
 	"time"
 
 	"github.com/meridian-kv/meridian/protocol"
@@ -74,7 +76,7 @@ func (f *readFence) fence(reads []*readCall) {
 	}
 	idx := g.raft.CommitIndex()
 	term := g.raft.CurrentTerm()
-	if err := g.raft.VerifyLeader().Error(); err != nil || g.raft.CurrentTerm() != term {
+	if err := g.waitFuture(g.raft.VerifyLeader()); err != nil || g.raft.CurrentTerm() != term {
 		fail(ErrNoLeader)
 		return
 	}
@@ -89,5 +91,22 @@ func (f *readFence) fence(reads []*readCall) {
 	for _, rc := range reads {
 		rc.db = g.execLocalRead(rc.req, rc.w)
 		close(rc.ready)
+	}
+}
+
+// waitFuture returns a future's error, giving up after RequestTimeout or
+// when the node closes (some futures are never answered at shutdown).
+func (g *Group) waitFuture(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(g.cfg.RequestTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errStopping
+	case <-g.done:
+		return errStopping
 	}
 }

@@ -61,6 +61,19 @@ for i in 1 2 3; do
 	urls+=("http://$HOST:$((9120 + i))")
 done
 
+# Wait for every node to answer; a node that exits (a port in use, a
+# corrupt data dir) ends the run with its last log lines.
+for i in 0 1 2; do
+	until "$MERIDIAN" status --http "${urls[$i]}" >/dev/null 2>&1; do
+		if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+			echo "run-region: node n$((i + 1)) exited; the end of $DATA/n$((i + 1))/meridian.log:" >&2
+			tail -n 5 "$DATA/n$((i + 1))/meridian.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+done
+
 nodes=$(IFS=,; echo "${urls[*]}")
 # Forms the region unless the nodes already form one (--if-new); waits
 # for the nodes to answer and for a leader.

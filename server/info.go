@@ -70,6 +70,14 @@ func (c *Conn) cmdInfo(args [][]byte) {
 	if fn := c.srv.config().Info; fn != nil {
 		extra = fn()
 	}
+	// An extra section named like a built-in one replaces it (a region
+	// node's "replication" says role:slave on followers).
+	replace := map[string][]string{}
+	for _, s := range extra {
+		if isBuiltinInfo(s.Name) {
+			replace[strings.ToLower(s.Name)] = s.Lines
+		}
+	}
 	var b infoBuilder
 	sections := 0
 	header := func(name string) {
@@ -87,10 +95,16 @@ func (c *Conn) cmdInfo(args [][]byte) {
 			continue
 		}
 		header(s.displayName)
+		if lines, ok := replace[s.name]; ok {
+			for _, l := range lines {
+				b.WriteString(l + "\r\n")
+			}
+			continue
+		}
 		s.gen(c, &b)
 	}
 	for _, s := range extra {
-		if s.Name == "" || !(everything || all || want["default"] || want[strings.ToLower(s.Name)]) {
+		if s.Name == "" || isBuiltinInfo(s.Name) || !(everything || all || want["default"] || want[strings.ToLower(s.Name)]) {
 			continue
 		}
 		header(strings.ToUpper(s.Name[:1]) + s.Name[1:])
@@ -99,6 +113,16 @@ func (c *Conn) cmdInfo(args [][]byte) {
 		}
 	}
 	c.w.Verbatim(b.String())
+}
+
+// isBuiltinInfo reports whether name is a built-in INFO section.
+func isBuiltinInfo(name string) bool {
+	for _, s := range infoSections {
+		if strings.EqualFold(s.name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Conn) infoServer(b *infoBuilder) {

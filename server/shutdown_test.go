@@ -28,7 +28,7 @@ type gateExec struct {
 }
 
 // open releases the gate; it may be called more than once.
-func (g *gateExec) open() { g.once.Do(func() { g.open() }) }
+func (g *gateExec) open() { g.once.Do(func() { close(g.release) }) }
 
 // startGate runs a server on a fresh gateExec whose gate opens before the
 // server closes, so that a failing test does not hang in Close.

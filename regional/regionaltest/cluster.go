@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,17 +46,20 @@ type Node struct {
 
 // Cluster is a test region.
 type Cluster struct {
-	mu    sync.Mutex // guards Node.Group swaps against nodeExec
-	Nodes []*Node
-	opts  Options
-	t     testing.TB
+	mu      sync.Mutex // guards Node.Group swaps against nodeExec
+	Nodes   []*Node
+	opts    Options
+	t       testing.TB
+	logDone *atomic.Bool
 }
 
 // New starts n nodes, bootstraps them into one region and closes them when
 // the test ends.
 func New(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
-	c := &Cluster{opts: opts, t: t}
+	c := &Cluster{opts: opts, t: t, logDone: &atomic.Bool{}}
+	// Registered first, so it runs after the nodes are closed.
+	t.Cleanup(func() { c.logDone.Store(true) })
 	var servers []raft.Server
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -95,7 +99,7 @@ func (c *Cluster) config(nd *Node, num int) regional.Config {
 		Region:             1,
 		Node:               uint32(num),
 		DataDir:            nd.Dir,
-		Logger:             slog.New(slog.NewTextHandler(tlog{c.t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:             slog.New(slog.NewTextHandler(tlog{c.t, c.logDone}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		HeartbeatTimeout:   300 * time.Millisecond,
 		ElectionTimeout:    300 * time.Millisecond,
 		LeaderLeaseTimeout: 300 * time.Millisecond,
@@ -160,9 +164,20 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 	c.mu.Unlock()
 }
 
-type tlog struct{ t testing.TB }
+// tlog sends logs to t.Log until the test ends; hashicorp/raft's
+// transport goroutines may still log after Close returns, and t.Log
+// panics then.
+type tlog struct {
+	t    testing.TB
+	done *atomic.Bool
+}
 
-func (w tlog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+func (w tlog) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(string(p))
+	}
+	return len(p), nil
+}
 
 // Open starts node i again and returns the error instead of failing the
 // test (for tests of refusals to start).
