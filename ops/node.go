@@ -170,6 +170,8 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 		return float64(keys)
 	})
 	if n.group != nil {
+		// Messages published on other nodes reach this node's subscribers.
+		n.group.SetPublishHandler(n.srv.DeliverLocal)
 		n.metrics.Registry().MustRegister(newRaftCollector(n.group))
 	}
 

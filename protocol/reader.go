@@ -121,6 +121,42 @@ func (r *Reader) ReadCommand() ([][]byte, error) {
 	}
 }
 
+// ReadBuffered returns the next request only if it is complete in the
+// bytes already read, without reading from the connection (ok false
+// otherwise). The connection uses it to gather a pipeline. The slices stay
+// valid until the next call.
+func (r *Reader) ReadBuffered() (args [][]byte, ok bool, err error) {
+	for r.start < r.end {
+		args, done, err := r.parse()
+		if err != nil {
+			return nil, false, err
+		}
+		if !done {
+			return nil, false, nil
+		}
+		if args != nil {
+			return args, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// PeekBuffered returns the next request if it is complete in the bytes
+// already read, without consuming it; the next ReadBuffered or ReadCommand
+// returns it again. The slices stay valid until the next call.
+func (r *Reader) PeekBuffered() ([][]byte, bool) {
+	saved := *r
+	args, ok, err := r.ReadBuffered()
+	if err != nil || !ok {
+		*r = saved
+		return nil, false
+	}
+	out := make([][]byte, len(args))
+	copy(out, args)
+	*r = saved
+	return out, true
+}
+
 // fill reads more bytes, compacting or growing the buffer first.
 func (r *Reader) fill() error {
 	if r.start == r.end {

@@ -45,3 +45,13 @@ func init() {
 		}},
 	)
 }
+
+// READONLY and READWRITE: in a region, READONLY lets a connection read a
+// follower's applied state (stale reads) instead of going through the
+// leader's linearizable read fence.
+func init() {
+	Register(
+		&Command{Name: "readonly", Arity: 1, Flags: Conn | Fast | Loading | Stale, Group: "cluster", Summary: "Enables read-only queries for a connection to a replica node.", Since: "3.0.0", Categories: []string{"fast", "connection"}},
+		&Command{Name: "readwrite", Arity: 1, Flags: Conn | Fast | Loading | Stale, Group: "cluster", Summary: "Enables read-write queries for a connection to a replica node.", Since: "3.0.0", Categories: []string{"fast", "connection"}},
+	)
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/meridian-kv/meridian/regional"
 	"github.com/meridian-kv/meridian/regional/regionaltest"
 )
 
@@ -233,4 +234,86 @@ func TestRegionPipelinesThroughFollowerDuringLeaderMoves(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	mover.Wait()
+}
+
+// TestRegionPipelineIsBatched sends 1,000 pipelined INCRs through a
+// follower: the replies are 1..1000 in order, and the leader packed them
+// into far fewer log entries than commands.
+func TestRegionPipelineIsBatched(t *testing.T) {
+	c := regionaltest.New(t, 3, regionaltest.Options{})
+	addrs := c.ServeRESP(t)
+	leader := c.WaitLeader(t)
+	fi := slices.IndexFunc(c.Nodes, func(n *regionaltest.Node) bool { return n != leader })
+	ctx := context.Background()
+	rdb := client(t, addrs[fi])
+	before := leader.Group.Status().Batches
+	p := rdb.Pipeline()
+	var cmds []*redis.IntCmd
+	for range 1000 {
+		cmds = append(cmds, p.Incr(ctx, "n"))
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, cmd := range cmds {
+		if cmd.Val() != int64(i+1) {
+			t.Fatalf("reply %d = %d, want %d", i, cmd.Val(), i+1)
+		}
+	}
+	if entries := leader.Group.Status().Batches - before; entries > 200 {
+		t.Fatalf("1000 pipelined writes took %d log entries; want them batched", entries)
+	}
+}
+
+// TestRegionPubSubAcrossNodes: a message published on one node reaches a
+// subscriber connected to another.
+func TestRegionPubSubAcrossNodes(t *testing.T) {
+	c := regionaltest.New(t, 3, regionaltest.Options{})
+	addrs := c.ServeRESP(t)
+	c.WaitLeader(t)
+	ctx := context.Background()
+	sub := client(t, addrs[2]).Subscribe(ctx, "news")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := client(t, addrs[0]).Publish(ctx, "news", "hello").Result()
+	if err != nil || n != 1 {
+		t.Fatalf("PUBLISH = %d, %v; want 1 receiver on another node", n, err)
+	}
+	msg, err := sub.ReceiveMessage(ctx)
+	if err != nil || msg.Payload != "hello" {
+		t.Fatalf("subscriber got %v, %v", msg, err)
+	}
+}
+
+// TestRegionReadOnlyServesStaleReads: with the region below quorum, a
+// follower refuses linearizable reads but serves READONLY connections from
+// its applied state.
+func TestRegionReadOnlyServesStaleReads(t *testing.T) {
+	c := regionaltest.New(t, 3, regionaltest.Options{Tune: func(cfg *regional.Config) { cfg.RequestTimeout = time.Second }})
+	addrs := c.ServeRESP(t)
+	leader := c.WaitLeader(t)
+	ctx := context.Background()
+	if err := client(t, addrs[0]).Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	keep := slices.IndexFunc(c.Nodes, func(n *regionaltest.Node) bool { return n != leader })
+	waitFor(t, "the write to reach the kept follower", func() bool { return staleGet(c.Nodes[keep].Group, "k") == bulk("v") })
+	for i := range c.Nodes {
+		if i != keep {
+			c.Stop(i)
+		}
+	}
+	plain := client(t, addrs[keep])
+	if err := plain.Get(ctx, "k").Err(); err == nil || !strings.HasPrefix(err.Error(), "TRYAGAIN") {
+		t.Fatalf("linearizable GET without quorum: %v, want TRYAGAIN", err)
+	}
+	ro := client(t, addrs[keep])
+	if err := ro.Do(ctx, "readonly").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ro.Get(ctx, "k").Result(); v != "v" || err != nil {
+		t.Fatalf("READONLY GET = %q, %v; want the applied value", v, err)
+	}
 }

@@ -45,6 +45,9 @@ type Conn struct {
 	closing  bool // reply, then close (QUIT, CLIENT KILL of self)
 	replyOff bool // CLIENT REPLY OFF
 	skipNext bool // CLIENT REPLY SKIP: drop the next command's reply
+	// readOnlyMode is READONLY: reads are served from this node's applied
+	// state (a region follower's may be stale).
+	readOnlyMode bool
 	skipThis bool
 
 	// MULTI state.
@@ -358,8 +361,61 @@ func (c *Conn) execute(cmd *protocol.Command, args [][]byte) {
 		h(c, args)
 		return
 	}
-	req := eval.Request{DB: c.db, Cmds: [][][]byte{args}, Rand: c.rand, ReadOnly: cmd.Flags&protocol.Write == 0}
+	readOnly := cmd.Flags&protocol.Write == 0
+	if be, ok := c.srv.exec.(BatchExecutor); ok && !c.replyOff && !c.skipThis && c.rd.Buffered() > 0 {
+		if reqs := c.gather(cmd, args, readOnly); len(reqs) > 1 {
+			c.setDB(be.ExecBatch(reqs, &c.w))
+			return
+		}
+	}
+	req := eval.Request{DB: c.db, Cmds: [][][]byte{args}, Rand: c.rand, ReadOnly: readOnly, Stale: readOnly && c.readOnlyMode}
 	c.setDB(c.srv.exec.Exec(&req, &c.w))
+}
+
+// BatchExecutor is implemented by executors that can run a connection's
+// pipeline in one go (regional.Group: one log entry for many writes). The
+// requests are all writes or all reads, in one database, none of them a
+// transaction; replies come back in order.
+type BatchExecutor interface {
+	ExecBatch(reqs []*eval.Request, w *protocol.Writer) int
+}
+
+// maxGather bounds the requests of one gathered pipeline.
+const maxGather = 512
+
+// gather collects, after the command just read, the requests already
+// complete in the read buffer that can run with it as one batch: plain
+// data commands of the same kind (all writes or all reads), with the right
+// arity, that do not change the database. It stops at the first that does
+// not fit, which is dispatched as usual on the next read (so ordering is
+// kept). The arguments are copied: the buffer moves on.
+func (c *Conn) gather(cmd *protocol.Command, args [][]byte, readOnly bool) []*eval.Request {
+	if !batchable(cmd, args, readOnly) {
+		return nil
+	}
+	stale := readOnly && c.readOnlyMode
+	reqs := []*eval.Request{{DB: c.db, Cmds: [][][]byte{cloneArgs(args)}, Rand: c.rand, ReadOnly: readOnly, Stale: stale}}
+	for len(reqs) < maxGather && c.rd.Buffered() > 0 {
+		next, ok := c.rd.PeekBuffered()
+		if !ok {
+			break
+		}
+		ncmd := protocol.Lookup(next[0])
+		if ncmd == nil || !batchable(ncmd, next, readOnly) {
+			break
+		}
+		next, _, _ = c.rd.ReadBuffered()
+		reqs = append(reqs, &eval.Request{DB: c.db, Cmds: [][][]byte{cloneArgs(next)}, Rand: c.rand, ReadOnly: readOnly, Stale: stale})
+		c.srv.recordCommand(ncmd.FullName(), 0, false, nil)
+	}
+	return reqs
+}
+
+// batchable reports whether a command can join a gathered pipeline.
+func batchable(cmd *protocol.Command, args [][]byte, readOnly bool) bool {
+	return cmd.Flags&(protocol.Conn|protocol.Admin) == 0 && len(cmd.Subcommands) == 0 &&
+		cmd.CheckArity(len(args)) && (cmd.Flags&protocol.Write == 0) == readOnly &&
+		cmd.Name != "select" && cmd.Name != "debug"
 }
 
 // rejectInMulti marks a transaction as failed when a command could not be

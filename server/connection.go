@@ -94,6 +94,7 @@ func (c *Conn) cmdReset(args [][]byte) {
 	c.setProto(2)
 	c.authed = !c.srv.passSet.Load()
 	c.replyOff, c.skipNext, c.skipThis = false, false, false
+	c.readOnlyMode = false
 	c.shared.Lock()
 	c.shared.name = ""
 	c.shared.noEvict, c.shared.noTouch = false, false
@@ -210,4 +211,11 @@ func validClientName(name []byte) string {
 func parseInt(b []byte) (int64, bool) {
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	return n, err == nil
+}
+
+func init() {
+	registerConn(map[string]func(c *Conn, args [][]byte){
+		"readonly":  func(c *Conn, args [][]byte) { c.readOnlyMode = true; c.w.OK() },
+		"readwrite": func(c *Conn, args [][]byte) { c.readOnlyMode = false; c.w.OK() },
+	})
 }

@@ -246,7 +246,27 @@ func (c *Conn) publish(k subKind, args [][]byte) {
 	if len(c.pending) > 0 {
 		c.syncSubs(false)
 	}
-	c.w.Int(int64(c.srv.hub.publish(c, k, args[1], args[2])))
+	n := c.srv.hub.publish(c, k, args[1], args[2])
+	if p, ok := c.srv.exec.(Publisher); ok && k == subChannel {
+		// A region: the message also goes to subscribers on the other
+		// nodes, which answer with their counts.
+		n += p.Publish(args[1], args[2])
+	}
+	c.w.Int(int64(n))
+}
+
+// Publisher is implemented by executors that span several nodes
+// (regional.Group): PUBLISH hands the message to it for the other nodes.
+type Publisher interface {
+	// Publish delivers a message to the subscribers of the other nodes
+	// and returns how many received it.
+	Publish(channel, msg []byte) int
+}
+
+// DeliverLocal delivers a message published on another node to this
+// server's subscribers and returns how many received it.
+func (s *Server) DeliverLocal(channel, msg []byte) int {
+	return s.hub.publish(nil, subChannel, channel, msg)
 }
 
 // publish delivers msg on channel to the subscribers of kind k (channel

@@ -234,10 +234,12 @@ func (c *Cluster) ServeRESP(t testing.TB) []string {
 			t.Fatal(err)
 		}
 		srv := server.New(server.DefaultConfig(), &nodeExec{c: c, i: i})
+		if nd.Group != nil {
+			nd.Group.SetPublishHandler(srv.DeliverLocal)
+		}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 		addrs[i] = ln.Addr().String()
-		_ = nd
 	}
 	return addrs
 }
@@ -262,6 +264,26 @@ func (e *nodeExec) Exec(req *eval.Request, w *protocol.Writer) int {
 		return req.DB
 	}
 	return g.Exec(req, w)
+}
+
+// ExecBatch runs a pipeline on node i's group.
+func (e *nodeExec) ExecBatch(reqs []*eval.Request, w *protocol.Writer) int {
+	g := e.g()
+	if g == nil {
+		for range reqs {
+			w.Error(regional.ErrNoLeader)
+		}
+		return reqs[0].DB
+	}
+	return g.ExecBatch(reqs, w)
+}
+
+// Publish sends a message to the other nodes of the region.
+func (e *nodeExec) Publish(ch, msg []byte) int {
+	if g := e.g(); g != nil {
+		return g.Publish(ch, msg)
+	}
+	return 0
 }
 
 func (e *nodeExec) Watch(db int, key string) uint64 {
