@@ -17,7 +17,7 @@ HTTP     ?= 127.0.0.1:9121
 # Data of `make run`'s region: $(DATA)/n1..n3.
 DATA     ?= ./data
 
-.PHONY: build run run-single test vet fmt fmt-check check bench clean
+.PHONY: build run run-single test vet fmt fmt-check check bench clean proto jepsen
 
 build:
 	$(GO) build -o $(BIN) .
@@ -51,3 +51,19 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Regenerates the gRPC code of interregion (committed). Needs protoc
+# (apt-get install -y protobuf-compiler) and the Go plugins below.
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc -I interregion/proto \
+	  --go_out=interregion/interregionpb --go_opt=paths=source_relative \
+	  --go-grpc_out=interregion/interregionpb --go-grpc_opt=paths=source_relative \
+	  interregion/proto/interregion.proto
+
+# The fault tests at full length: every workload x nemesis for
+# JEPSEN_TIME each (root, network namespaces). `make test` runs them short.
+JEPSEN_TIME ?= 60s
+jepsen:
+	$(GO) test -count=1 -v -timeout 4h ./tests/jepsen -run TestJepsen -jepsen.time=$(JEPSEN_TIME)

@@ -100,6 +100,11 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Wall == nil {
+		// Production builds: the system clock. Builds with -tags
+		// faultinject (the fault tests) may offset it.
+		cfg.Wall = faultWall(hlc.SystemClock{}, log)
+	}
 	if cfg.ExpireInterval == 0 {
 		cfg.ExpireInterval = defaultExpireInterval
 	}
