@@ -363,8 +363,14 @@ func (c *Conn) execute(cmd *protocol.Command, args [][]byte) {
 	}
 	readOnly := cmd.Flags&protocol.Write == 0
 	if be, ok := c.srv.exec.(BatchExecutor); ok && !c.replyOff && !c.skipThis && c.rd.Buffered() > 0 {
-		if reqs := c.gather(cmd, args, readOnly); len(reqs) > 1 {
+		// gather peeks at the read buffer, which reuses the storage of
+		// args: from here on only its copies in reqs are valid.
+		switch reqs := c.gather(cmd, args, readOnly); {
+		case len(reqs) > 1:
 			c.setDB(be.ExecBatch(reqs, &c.w))
+			return
+		case len(reqs) == 1:
+			c.setDB(c.srv.exec.Exec(reqs[0], &c.w))
 			return
 		}
 	}
