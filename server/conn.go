@@ -48,7 +48,7 @@ type Conn struct {
 	// readOnlyMode is READONLY: reads are served from this node's applied
 	// state (a region follower's may be stale).
 	readOnlyMode bool
-	skipThis bool
+	skipThis     bool
 
 	// MULTI state.
 	multi    bool
