@@ -48,6 +48,7 @@ check: fmt-check test
 
 bench: build
 	MERIDIAN=$(BIN) scripts/bench.sh
+	MERIDIAN=$(BIN) scripts/bench-region.sh
 
 clean:
 	rm -rf bin

@@ -274,7 +274,16 @@ func (g *Group) Close() error {
 			}
 		}
 		close(g.done)
-		err = g.raft.Shutdown().Error()
+		// hashicorp/raft's shutdown waits for its goroutines; do not let a
+		// stuck one (seen rarely in tests) hang the process's shutdown.
+		sd := make(chan error, 1)
+		go func() { sd <- g.raft.Shutdown().Error() }()
+		select {
+		case err = <-sd:
+		case <-time.After(10 * time.Second):
+			err = errors.New("regional: raft shutdown did not finish within 10s")
+			g.log.Error("raft shutdown is stuck; closing anyway")
+		}
 		g.fwd.close()
 		if g.mux != nil {
 			g.mux.Close()
