@@ -250,7 +250,7 @@ func (c *Conn) commandList(args [][]byte) {
 			cat := lower(arg)
 			keep = func(cmd *protocol.Command) bool { return slices.Contains(commandCategories(cmd), cat) }
 		case "pattern":
-			keep = func(cmd *protocol.Command) bool { return globMatch(arg, []byte(cmd.FullName()), true) }
+			keep = func(cmd *protocol.Command) bool { return protocol.GlobMatch(arg, []byte(cmd.FullName()), true) }
 		default:
 			c.w.Error(protocol.ErrSyntax)
 			return

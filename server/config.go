@@ -175,7 +175,7 @@ func (c *Conn) configGet(patterns [][]byte) {
 		}
 		for i := range configParams {
 			p := &configParams[i]
-			if !seen[p.name] && globMatch(pat, []byte(p.name), true) {
+			if !seen[p.name] && protocol.GlobMatch(pat, []byte(p.name), true) {
 				seen[p.name] = true
 				out = append(out, kv{p.name, p.get(s, &cfg)})
 			}

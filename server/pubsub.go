@@ -313,7 +313,7 @@ func (h *hub) publish(from *Conn, k subKind, channel, msg []byte) int {
 	}
 	if k == subChannel {
 		for pat, set := range h.subs[subPattern] {
-			if !globMatch([]byte(pat), channel, false) {
+			if !protocol.GlobMatch([]byte(pat), channel, false) {
 				continue
 			}
 			var penc [2][]byte
@@ -364,7 +364,7 @@ func (c *Conn) cmdPubsub(args [][]byte) {
 		var out []string
 		h.mu.RLock()
 		for name := range h.subs[k] {
-			if len(args) < 3 || globMatch(args[2], []byte(name), false) {
+			if len(args) < 3 || protocol.GlobMatch(args[2], []byte(name), false) {
 				out = append(out, name)
 			}
 		}

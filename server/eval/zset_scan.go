@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/meridian-kv/meridian/protocol"
 	"github.com/meridian-kv/meridian/storage"
 )
@@ -30,7 +28,7 @@ type zsetScanOptions struct {
 // strings in both protocols, as Valkey sends them.
 func cmdZScan(c *Ctx, args [][]byte) {
 	// >> Args
-	cursor, ok := zsetParseCursor(args[2])
+	cursor, ok := hashParseCursor(args[2])
 	if !ok {
 		c.W.Error("ERR invalid cursor")
 		return
@@ -111,39 +109,6 @@ func zsetWriteScan(c *Ctx, cursor uint64, elems []string) {
 	}
 }
 
-// zsetParseCursor parses a scan cursor as Valkey's string2ull: a string2ll
-// integer that is not negative, or what strtoull accepts (leading spaces,
-// a sign, digits to the end, no overflow; a '-' negates modulo 2^64).
-func zsetParseCursor(b []byte) (uint64, bool) {
-	if n, ok := ParseInt(b); ok {
-		return uint64(n), n >= 0
-	}
-	i := 0
-	for i < len(b) && isSpaceByte(b[i]) {
-		i++
-	}
-	neg := false
-	if i < len(b) && (b[i] == '+' || b[i] == '-') {
-		neg = b[i] == '-'
-		i++
-	}
-	if i == len(b) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(b[i:]), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// zsetScanHash orders the members of a large sorted set for ZSCAN. It is
-// never 0, so that cursor 0 means both "start" and "done".
-func zsetScanHash(m string) uint64 { return xxhash.Sum64String(m) | 1 }
-
 // zsetScanPage returns the members a scan from cursor examines next: at
 // least count of them (more only to finish members sharing one hash), and
 // the cursor to continue from, 0 at the end.
@@ -154,7 +119,7 @@ func zsetScanPage(z *storage.ZSet, cursor uint64, count int) ([]storage.ZItem, u
 	}
 	var rest []entry
 	z.Ascend(0, func(it storage.ZItem) bool {
-		if h := zsetScanHash(it.Member); h >= cursor {
+		if h := hashScanHash(it.Member); h >= cursor {
 			rest = append(rest, entry{h, it})
 		}
 		return true
@@ -181,110 +146,4 @@ func zsetScanPage(z *storage.ZSet, cursor uint64, count int) ([]storage.ZItem, u
 	return page, next
 }
 
-// zsetGlobMatch reports whether s matches the glob pattern as Valkey's
-// stringmatchlen (case-sensitive): '*', '?', '[...]' with '^' and ranges,
-// and '\' escapes.
-func zsetGlobMatch(pattern, s []byte) bool {
-	skip := false
-	return zsetGlob(pattern, s, &skip, 0)
-}
-
-// zsetGlob is stringmatchlen_impl. Positions past the end of the pattern
-// read as NUL, as the C code reads the string's terminator.
-func zsetGlob(p, s []byte, skipLonger *bool, nesting int) bool {
-	if nesting > 1000 {
-		return false // protection against abusive patterns
-	}
-	at := func(i int) byte {
-		if i < len(p) {
-			return p[i]
-		}
-		return 0
-	}
-	i, j := 0, 0
-	for i < len(p) && j < len(s) {
-		switch p[i] {
-		case '*':
-			for at(i+1) == '*' {
-				i++
-			}
-			if len(p)-i == 1 {
-				return true
-			}
-			for j < len(s) {
-				if zsetGlob(p[i+1:], s[j:], skipLonger, nesting+1) {
-					return true
-				}
-				if *skipLonger {
-					return false
-				}
-				j++
-			}
-			*skipLonger = true
-			return false
-		case '?':
-			j++
-		case '[':
-			i++
-			not := at(i) == '^'
-			if not {
-				i++
-			}
-			match := false
-		class:
-			for {
-				switch {
-				case at(i) == '\\' && len(p)-i >= 2:
-					i++
-					if p[i] == s[j] {
-						match = true
-					}
-				case at(i) == ']':
-					break class
-				case len(p)-i == 0:
-					i--
-					break class
-				case len(p)-i >= 3 && p[i+1] == '-':
-					lo, hi, ch := int(int8(p[i])), int(int8(p[i+2])), int(int8(s[j]))
-					if lo > hi {
-						lo, hi = hi, lo
-					}
-					i += 2
-					if ch >= lo && ch <= hi {
-						match = true
-					}
-				default:
-					if p[i] == s[j] {
-						match = true
-					}
-				}
-				i++
-			}
-			if not {
-				match = !match
-			}
-			if !match {
-				return false
-			}
-			j++
-		case '\\':
-			if len(p)-i >= 2 {
-				i++
-			}
-			fallthrough
-		default:
-			if p[i] != s[j] {
-				return false
-			}
-			j++
-		}
-		i++
-		if j == len(s) {
-			for at(i) == '*' {
-				i++
-			}
-			break
-		}
-	}
-	return i == len(p) && j == len(s)
-}
+func zsetGlobMatch(pattern, s []byte) bool { return protocol.GlobMatch(pattern, s, false) }

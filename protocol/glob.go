@@ -1,6 +1,6 @@
-package server
+package protocol
 
-// globMatch reports whether s matches pattern the way Valkey's
+// GlobMatch reports whether s matches pattern the way Valkey's
 // stringmatchlen (util.c) does: '*' any run of bytes, '?' one byte,
 // "[abc]", "[^abc]" and "[a-z]" byte classes, '\' escapes the next byte.
 // nocase folds ASCII case (CONFIG GET, COMMAND LIST); pub/sub patterns
@@ -9,7 +9,7 @@ package server
 // Valkey's quirks are kept: an unclosed '[' runs to the end of the
 // pattern, a trailing '\' matches itself, range ends compare as C's
 // signed char, and recursion deeper than 1000 levels fails the match.
-func globMatch(pattern, s []byte, nocase bool) bool {
+func GlobMatch(pattern, s []byte, nocase bool) bool {
 	skipLonger := false
 	return globMatchImpl(pattern, s, nocase, &skipLonger, 0)
 }
