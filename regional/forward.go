@@ -76,6 +76,25 @@ type fwdResp struct {
 // probe asks the node at addr for its applied index (promotion of
 // non-voters).
 func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
+	return f.call(addr, func(id uint64) []byte {
+		return binary.AppendUvarint([]byte{fwdProbe}, id)
+	})
+}
+
+// publish sends a pub/sub message to the node at addr and returns how many
+// of its clients received it.
+func (f *forwarder) publish(addr raft.ServerAddress, ch, msg []byte) (int, error) {
+	n, err := f.call(addr, func(id uint64) []byte {
+		payload := binary.AppendUvarint([]byte{fwdPublish}, id)
+		payload = appendBytes(payload, ch)
+		return appendBytes(payload, msg)
+	})
+	return int(n), err
+}
+
+// call is a small request/response exchange with the node at addr whose
+// reply is one uvarint (probe, publish); it gives up after 2 s.
+func (f *forwarder) call(addr raft.ServerAddress, frame func(id uint64) []byte) (uint64, error) {
 	fc, err := f.conn(addr)
 	if err != nil {
 		return 0, err
@@ -90,10 +109,9 @@ func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
 	ch := make(chan fwdResp, 1)
 	fc.pending[id] = ch
 	fc.mu.Unlock()
-	payload := binary.AppendUvarint([]byte{fwdProbe}, id)
 	fc.wmu.Lock()
 	fc.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	err = writeFrame(fc.bw, payload)
+	err = writeFrame(fc.bw, frame(id))
 	if err == nil {
 		err = fc.bw.Flush()
 	}
@@ -116,53 +134,7 @@ func (f *forwarder) probe(addr raft.ServerAddress) (uint64, error) {
 		fc.mu.Lock()
 		delete(fc.pending, id)
 		fc.mu.Unlock()
-		return 0, errors.New("regional: probe timed out")
-	}
-}
-
-// publish sends a pub/sub message to the node at addr and returns how many
-// of its clients received it.
-func (f *forwarder) publish(addr raft.ServerAddress, ch, msg []byte) (int, error) {
-	fc, err := f.conn(addr)
-	if err != nil {
-		return 0, err
-	}
-	fc.mu.Lock()
-	if fc.dead {
-		fc.mu.Unlock()
-		return 0, errors.New("regional: connection lost")
-	}
-	fc.nextID++
-	id := fc.nextID
-	rch := make(chan fwdResp, 1)
-	fc.pending[id] = rch
-	fc.mu.Unlock()
-	payload := binary.AppendUvarint([]byte{fwdPublish}, id)
-	payload = appendBytes(payload, ch)
-	payload = appendBytes(payload, msg)
-	fc.wmu.Lock()
-	fc.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	err = writeFrame(fc.bw, payload)
-	if err == nil {
-		err = fc.bw.Flush()
-	}
-	fc.wmu.Unlock()
-	if err != nil {
-		f.drop(addr, fc)
-		return 0, err
-	}
-	select {
-	case r := <-rch:
-		v, n := binary.Uvarint(r.reply)
-		if r.lost || n <= 0 {
-			return 0, errors.New("regional: publish lost")
-		}
-		return int(v), nil
-	case <-time.After(2 * time.Second):
-		fc.mu.Lock()
-		delete(fc.pending, id)
-		fc.mu.Unlock()
-		return 0, errors.New("regional: publish timed out")
+		return 0, errors.New("regional: no answer within 2s")
 	}
 }
 
