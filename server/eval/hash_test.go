@@ -1,12 +1,9 @@
 package eval_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,70 +18,6 @@ import (
 	"github.com/meridian-kv/meridian/storage"
 	"github.com/meridian-kv/meridian/storage/hlc"
 )
-
-// hashRawConn speaks RESP on a raw connection, to check replies byte for
-// byte (go-redis hides the difference between an array and a set, or a
-// null bulk and a null array).
-type hashRawConn struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
-
-// hashDialRaw opens a raw connection speaking proto (2 or 3).
-func hashDialRaw(t *testing.T, srv *servertest.Instance, proto int) *hashRawConn {
-	t.Helper()
-	conn := srv.Dial(t)
-	rc := &hashRawConn{t: t, c: conn, r: bufio.NewReader(conn)}
-	if proto == 3 {
-		rc.Do("HELLO", "3")
-	}
-	return rc
-}
-
-// Do sends one command and returns its whole reply as it came.
-func (rc *hashRawConn) Do(args ...string) string {
-	rc.t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := rc.c.Write([]byte(b.String())); err != nil {
-		rc.t.Fatal(err)
-	}
-	var out strings.Builder
-	rc.read(&out)
-	return out.String()
-}
-
-func (rc *hashRawConn) read(out *strings.Builder) {
-	rc.t.Helper()
-	line, err := rc.r.ReadString('\n')
-	if err != nil {
-		rc.t.Fatalf("read reply: %v", err)
-	}
-	out.WriteString(line)
-	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-	switch line[0] {
-	case '$', '=', '!':
-		if n >= 0 {
-			buf := make([]byte, n+2)
-			if _, err := io.ReadFull(rc.r, buf); err != nil {
-				rc.t.Fatalf("read bulk: %v", err)
-			}
-			out.Write(buf)
-		}
-	case '*', '~', '>':
-		for range max(n, 0) {
-			rc.read(out)
-		}
-	case '%', '|':
-		for range 2 * n {
-			rc.read(out)
-		}
-	}
-}
 
 // hashEffects evaluates cmd, after setup, directly with the evaluator and
 // returns cmd's effects, to check what a command records.
@@ -206,7 +139,7 @@ func TestHashGetAllReplies(t *testing.T) {
 		// HINCRBYFLOAT replies with a bulk string, not a double.
 		{3, []string{"hincrbyfloat", "f", "x", "1.5"}, "$3\r\n1.5\r\n"},
 	}
-	conns := map[int]*hashRawConn{2: hashDialRaw(t, srv, 2), 3: hashDialRaw(t, srv, 3)}
+	conns := map[int]*servertest.RawConn{2: srv.Raw(t, 2), 3: srv.Raw(t, 3)}
 	for _, tc := range cases {
 		if got := conns[tc.proto].Do(tc.cmd...); got != tc.want {
 			t.Errorf("RESP%d %q = %q, want %q", tc.proto, tc.cmd, got, tc.want)
@@ -472,7 +405,7 @@ func TestHashRandField(t *testing.T) {
 		{2, []string{"hrandfield", "nokey"}, "$-1\r\n"},
 		{3, []string{"hrandfield", "nokey"}, "_\r\n"},
 	} {
-		if got := hashDialRaw(t, srv, tc.proto).Do(tc.cmd...); got != tc.want {
+		if got := srv.Raw(t, tc.proto).Do(tc.cmd...); got != tc.want {
 			t.Errorf("RESP%d %q = %q, want %q", tc.proto, tc.cmd, got, tc.want)
 		}
 	}

@@ -535,7 +535,7 @@ func TestKeysRawReplies(t *testing.T) {
 	}
 	for _, proto := range []int{2, 3} {
 		srv := servertest.Start(t)
-		rc := stringsDialRaw(t, srv, proto)
+		rc := srv.Raw(t, proto)
 		for _, tt := range tests {
 			want := tt.resp2
 			if proto == 3 {
@@ -623,7 +623,7 @@ func TestKeysRebuildEffects(t *testing.T) {
 // the commands after it and stays selected after EXEC, as in Valkey.
 func TestSelectInMulti(t *testing.T) {
 	srv := servertest.Start(t)
-	rc := stringsDialRaw(t, srv, 2)
+	rc := srv.Raw(t, 2)
 	steps := []struct{ cmd, want string }{
 		{"multi", "+OK\r\n"},
 		{"select 2", "+QUEUED\r\n"},

@@ -1,10 +1,8 @@
 package eval_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -184,7 +182,7 @@ func TestListNullReplies(t *testing.T) {
 		{[]string{"LPOS", "l", "a", "COUNT", "1"}, "*1\r\n:0\r\n", "*1\r\n:0\r\n"},
 	}
 	for _, proto := range []int{2, 3} {
-		rc := listDialRaw(t, srv, proto)
+		rc := srv.Raw(t, proto)
 		for _, tt := range tests {
 			want := tt.resp2
 			if proto == 3 {
@@ -527,67 +525,6 @@ func TestListExpiry(t *testing.T) {
 			{cmd: a("ttl", "l"), want: int64(-1)},
 		})
 	})
-}
-
-// listRawConn speaks RESP on a raw connection, to check replies byte for
-// byte (go-redis hides null bulk versus null array).
-type listRawConn struct {
-	t *testing.T
-	w *bufio.Writer
-	r *bufio.Reader
-}
-
-func listDialRaw(t *testing.T, srv *servertest.Instance, proto int) *listRawConn {
-	t.Helper()
-	conn := srv.Dial(t)
-	rc := &listRawConn{t: t, w: bufio.NewWriter(conn), r: bufio.NewReader(conn)}
-	if proto == 3 {
-		rc.Do("HELLO", "3")
-	}
-	return rc
-}
-
-// Do sends one command and returns its whole reply as it came.
-func (rc *listRawConn) Do(args ...string) string {
-	rc.t.Helper()
-	fmt.Fprintf(rc.w, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(rc.w, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if err := rc.w.Flush(); err != nil {
-		rc.t.Fatal(err)
-	}
-	var out strings.Builder
-	rc.read(&out)
-	return out.String()
-}
-
-func (rc *listRawConn) read(out *strings.Builder) {
-	rc.t.Helper()
-	line, err := rc.r.ReadString('\n')
-	if err != nil {
-		rc.t.Fatal(err)
-	}
-	out.WriteString(line)
-	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-	switch line[0] {
-	case '$', '=', '!':
-		if n >= 0 {
-			buf := make([]byte, n+2)
-			if _, err := io.ReadFull(rc.r, buf); err != nil {
-				rc.t.Fatal(err)
-			}
-			out.Write(buf)
-		}
-	case '*', '~', '>':
-		for range max(n, 0) {
-			rc.read(out)
-		}
-	case '%', '|':
-		for range 2 * n {
-			rc.read(out)
-		}
-	}
 }
 
 // listEval runs commands directly with the evaluator against a store,

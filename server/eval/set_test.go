@@ -123,7 +123,7 @@ func TestSetReplies(t *testing.T) {
 		{3, []string{"sscan", "s", "0"}, "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"},
 		{3, []string{"sscan", "nokey", "0", "novalues"}, "*2\r\n$1\r\n0\r\n*0\r\n"},
 	}
-	conns := map[int]*hashRawConn{2: hashDialRaw(t, srv, 2), 3: hashDialRaw(t, srv, 3)}
+	conns := map[int]*servertest.RawConn{2: srv.Raw(t, 2), 3: srv.Raw(t, 3)}
 	for _, tc := range cases {
 		if got := conns[tc.proto].Do(tc.cmd...); got != tc.want {
 			t.Errorf("RESP%d %q = %q, want %q", tc.proto, tc.cmd, got, tc.want)

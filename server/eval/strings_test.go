@@ -1,10 +1,7 @@
 package eval_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -82,67 +79,6 @@ func stringsRun(t *testing.T, rdb *redis.Client, steps []stringsStep) {
 
 // stringsArgs builds a go-redis argument list.
 func stringsArgs(args ...any) []any { return args }
-
-// stringsRawConn speaks RESP on a raw connection, to check replies byte
-// for byte (null bulk versus null array, simple versus bulk string).
-type stringsRawConn struct {
-	t *testing.T
-	w *bufio.Writer
-	r *bufio.Reader
-}
-
-func stringsDialRaw(t *testing.T, srv *servertest.Instance, proto int) *stringsRawConn {
-	t.Helper()
-	conn := srv.Dial(t)
-	rc := &stringsRawConn{t: t, w: bufio.NewWriter(conn), r: bufio.NewReader(conn)}
-	if proto == 3 {
-		rc.Do("HELLO", "3")
-	}
-	return rc
-}
-
-// Do sends one command and returns its whole reply as it came.
-func (rc *stringsRawConn) Do(args ...string) string {
-	rc.t.Helper()
-	fmt.Fprintf(rc.w, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(rc.w, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if err := rc.w.Flush(); err != nil {
-		rc.t.Fatal(err)
-	}
-	var out strings.Builder
-	rc.read(&out)
-	return out.String()
-}
-
-func (rc *stringsRawConn) read(out *strings.Builder) {
-	rc.t.Helper()
-	line, err := rc.r.ReadString('\n')
-	if err != nil {
-		rc.t.Fatal(err)
-	}
-	out.WriteString(line)
-	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-	switch line[0] {
-	case '$', '=', '!':
-		if n >= 0 {
-			buf := make([]byte, n+2)
-			if _, err := io.ReadFull(rc.r, buf); err != nil {
-				rc.t.Fatal(err)
-			}
-			out.Write(buf)
-		}
-	case '*', '~', '>':
-		for range max(n, 0) {
-			rc.read(out)
-		}
-	case '%', '|':
-		for range 2 * n {
-			rc.read(out)
-		}
-	}
-}
 
 // stringsEffects evaluates cmd after setup directly with the evaluator (no
 // server) and returns cmd's reply and effects, to check what a command
@@ -680,7 +616,7 @@ func TestStringsRawReplies(t *testing.T) {
 	}
 	for _, proto := range []int{2, 3} {
 		srv := servertest.Start(t)
-		rc := stringsDialRaw(t, srv, proto)
+		rc := srv.Raw(t, proto)
 		for _, tt := range tests {
 			want := tt.resp2
 			if proto == 3 {

@@ -1,10 +1,8 @@
 package eval_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -171,61 +169,12 @@ func TestZSetIncrBy(t *testing.T) {
 // returns each reply's bytes exactly as the server wrote them.
 func zsetRaw(t *testing.T, srv *servertest.Instance, proto int, cmds ...[]string) []string {
 	t.Helper()
-	conn := srv.Dial(t)
-	r := bufio.NewReader(conn)
-	send := func(args []string) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "*%d\r\n", len(args))
-		for _, a := range args {
-			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-		}
-		if _, err := conn.Write([]byte(b.String())); err != nil {
-			t.Fatal(err)
-		}
-		return zsetReadRaw(t, r)
-	}
-	if proto == 3 {
-		send([]string{"hello", "3"})
-	}
+	rc := srv.Raw(t, proto)
 	out := make([]string, len(cmds))
 	for i, c := range cmds {
-		out[i] = send(c)
+		out[i] = rc.Do(c...)
 	}
 	return out
-}
-
-// zsetReadRaw reads one RESP value and returns its bytes.
-func zsetReadRaw(t *testing.T, r *bufio.Reader) string {
-	t.Helper()
-	line, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-	switch line[0] {
-	case '$', '=', '!':
-		if n < 0 {
-			return line
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			t.Fatal(err)
-		}
-		return line + string(buf)
-	case '*', '~', '>':
-		out := line
-		for range max(n, 0) {
-			out += zsetReadRaw(t, r)
-		}
-		return out
-	case '%', '|':
-		out := line
-		for range 2 * n {
-			out += zsetReadRaw(t, r)
-		}
-		return out
-	}
-	return line
 }
 
 // TestZSetDoubleFormat checks score replies byte for byte against
