@@ -61,6 +61,9 @@ type Config struct {
 	// WrapLogStore, if set, wraps the on-disk log store below the stall
 	// guard (tests inject slow or failing disks with it).
 	WrapLogStore func(raft.LogStore) raft.LogStore
+	// Link, if set, lets the region link to other regions (package
+	// interregion): the leader ships the log to peers and merges theirs.
+	Link *LinkConfig
 	// NoSync turns off fsync of the log (benchmarks of the CPU path only;
 	// acknowledged writes may be lost on power failure).
 	NoSync bool
@@ -105,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == 0 || c.Node == 0 {
 		return fmt.Errorf("regional: region and node ids must be > 0 (got %d, %d)", c.Region, c.Node)
+	}
+	if l := c.Link; l != nil && (l.Listener == nil || l.Token == "") {
+		return errors.New("regional: a link port needs its listener and the region set's token")
 	}
 	if c.LeaderLeaseTimeout > c.HeartbeatTimeout && c.HeartbeatTimeout != 0 {
 		return errors.New("regional: LeaderLeaseTimeout must not exceed HeartbeatTimeout")

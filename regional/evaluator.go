@@ -9,9 +9,11 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/meridian-kv/meridian/interregion"
 	"github.com/meridian-kv/meridian/protocol"
 	"github.com/meridian-kv/meridian/server/eval"
 	"github.com/meridian-kv/meridian/storage"
+	"github.com/meridian-kv/meridian/storage/hlc"
 )
 
 // Error replies of a region. The first word is the code clients see.
@@ -36,6 +38,38 @@ type call struct {
 	// expire, if set, makes the call an active-expiry check of one key
 	// instead of a client request.
 	expire *dbKey
+	// sys, if set, makes the call a replication entry instead of a client
+	// request (see sysCall).
+	sys *sysCall
+	// notRun is set when the call was not executed (ErrNoLeader).
+	notRun bool
+}
+
+// sysCall is an entry the region's replication proposes through the
+// evaluator, so that it takes its place in the order of evaluation: a
+// merged batch changes what later commands read, and a heartbeat's stamp
+// must fall between the stamps of the entries around it.
+type sysCall struct {
+	kind byte // entryLocal (a heartbeat), entryRemote, entryStable or entryLinks
+	// batch is the batch of an entryRemote.
+	batch *interregion.Batch
+	// stamp and retain are those of an entryStable.
+	stamp  hlc.Timestamp
+	retain uint64
+	// links is the new peer set of an entryLinks.
+	links []LinkSpec
+}
+
+// notRun answers a call that was not executed.
+func (c *call) refuse() {
+	c.w.Error(ErrNoLeader)
+	c.notRun = true
+	close(c.done)
+}
+
+// pendingRemote is the last batch of one origin the evaluator proposed.
+type pendingRemote struct {
+	last, seq uint64
 }
 
 // batch is one evaluator round: its calls' replies are released once its
@@ -69,6 +103,9 @@ type evaluator struct {
 	failed atomic.Bool
 	// fence of the last entry proposed (run goroutine).
 	fence fence
+	// remotes holds, by origin, the last merged batch proposed (run
+	// goroutine): it predicts what the FSM will have applied.
+	remotes map[uint32]pendingRemote
 	// slots bounds the batches in flight (group commit): while they are
 	// full, arriving calls wait in `in` and go out together in the next
 	// batch, so load makes entries bigger instead of more numerous.
@@ -82,6 +119,7 @@ type evaluator struct {
 func (e *evaluator) reset() {
 	e.ov = newOverlay()
 	e.fence = fence{epoch: newEpoch()}
+	clear(e.remotes)
 	e.failed.Store(false)
 	e.g.log.Info("evaluator restarts after a failed proposal", "epoch", e.fence.epoch)
 }
@@ -103,6 +141,7 @@ func newEvaluator(g *Group) *evaluator {
 		slots:   make(chan struct{}, maxInflight),
 		quit:    make(chan struct{}),
 		ov:      newOverlay(),
+		remotes: map[uint32]pendingRemote{},
 		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
 }
@@ -123,8 +162,7 @@ func (e *evaluator) stop() {
 	for {
 		select {
 		case c := <-e.in:
-			c.w.Error(ErrNoLeader)
-			close(c.done)
+			c.refuse()
 		default:
 			return
 		}
@@ -159,9 +197,7 @@ func (e *evaluator) run() {
 		select {
 		case e.slots <- struct{}{}:
 		case <-e.quit:
-			c := calls[0]
-			c.w.Error(ErrNoLeader)
-			close(c.done)
+			calls[0].refuse()
 			return
 		}
 	fill:
@@ -176,8 +212,7 @@ func (e *evaluator) run() {
 		if e.failed.Load() {
 			if e.applied.Load() < e.seq {
 				for _, c := range calls {
-					c.w.Error(ErrNoLeader)
-					close(c.done)
+					c.refuse()
 				}
 				<-e.slots
 				continue
@@ -213,20 +248,31 @@ func (e *evaluator) drain() {
 	}
 }
 
-// round evaluates calls and proposes their effects as one entry.
+// round evaluates calls and proposes their effects as one entry, or as
+// several when a call needs the pipeline drained or is a replication entry
+// of its own.
 func (e *evaluator) round(calls []*call) {
 	var effects []storage.Effect
 	start := 0
 	for i, c := range calls {
-		if needsDrain(c.req) && i > start {
-			// Propose what came before, then drain.
+		own := c.sys != nil && c.sys.kind != entryLocal
+		if (own || needsDrain(c.req)) && i > start {
+			// Propose what came before.
 			effects = e.evalAll(calls[start:i], effects)
 			e.propose(calls[start:i], effects, false)
 			effects, start = nil, i
 		}
+		if own {
+			e.proposeSys(c, i == len(calls)-1)
+			start = i + 1
+			continue
+		}
 		if needsDrain(c.req) {
 			e.drain()
 		}
+	}
+	if start == len(calls) {
+		return
 	}
 	effects = e.evalAll(calls[start:], effects)
 	e.propose(calls[start:], effects, true)
@@ -239,6 +285,57 @@ func (e *evaluator) round(calls []*call) {
 	}
 }
 
+// proposeSys proposes a replication entry of its own (not a heartbeat).
+// A merged batch is staged in the overlay if the FSM will apply it, and
+// moves the clock past its stamps (the HLC receive rule) so that commands
+// evaluated on top of it stamp later.
+func (e *evaluator) proposeSys(c *call, slot bool) {
+	sc := c.sys
+	var data []byte
+	e.fence.seq++
+	switch sc.kind {
+	case entryRemote:
+		b := sc.batch
+		var maxTS hlc.Timestamp
+		for i := range b.Effects {
+			maxTS = hlc.Max(maxTS, b.Effects[i].TS)
+		}
+		e.g.clock.Update(maxTS)
+		g := e.g
+		g.fsm.mu.RLock()
+		e.ov.base = g.fsm.mu.store
+		e.ov.prune(e.applied.Load())
+		stage := b.Effects
+		if b.State {
+			stable := g.fsm.mu.repl.stable
+			stage = nil
+			for i := range b.Effects {
+				if stable.Less(b.Effects[i].TS) {
+					stage = append(stage, b.Effects[i])
+				}
+			}
+		} else {
+			expect := g.fsm.mu.repl.applied[b.Origin].Index
+			if p, ok := e.remotes[b.Origin]; ok && p.seq > e.applied.Load() {
+				expect = p.last
+			}
+			if b.First-1 != expect {
+				stage = nil // the FSM will skip it
+			} else {
+				e.remotes[b.Origin] = pendingRemote{last: b.Last, seq: e.seq + 1}
+			}
+		}
+		e.ov.stage(e.seq+1, stage)
+		g.fsm.mu.RUnlock()
+		data = encodeRemoteEntry(e.fence, b)
+	case entryStable:
+		data = encodeStableEntry(e.fence, sc.stamp, sc.retain)
+	case entryLinks:
+		data = encodeLinksEntry(e.fence, sc.links)
+	}
+	e.proposeEntry([]*call{c}, data, slot)
+}
+
 func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.Effect {
 	g := e.g
 	g.fsm.mu.RLock()
@@ -247,6 +344,9 @@ func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.E
 	e.ov.prune(e.applied.Load())
 	e.ov.now = g.clock.PhysicalNow()
 	for _, c := range calls {
+		if c.sys != nil {
+			continue // a heartbeat: its stamp is taken at proposal
+		}
 		c.db = c.req.DB
 		c.w.Proto = c.proto
 		ctx := &eval.Ctx{R: e.ov.reader(), DB: c.req.DB, W: &c.w, Clock: g.clock, Rand: e.rand, MaxBulk: g.cfg.MaxBulk}
@@ -296,8 +396,9 @@ func (e *evaluator) watchesHold(ws []eval.Watch) bool {
 	return true
 }
 
-// propose sends one batch's effects to Raft, or a leadership check when
-// there are none, and hands the batch to the completer.
+// propose sends one batch's effects to Raft as a local entry, or a
+// leadership check when there are none (and no heartbeat among the
+// calls), and hands the batch to the completer.
 func (e *evaluator) propose(calls []*call, effects []storage.Effect, slot bool) {
 	if len(calls) == 0 {
 		if slot {
@@ -305,16 +406,41 @@ func (e *evaluator) propose(calls []*call, effects []storage.Effect, slot bool) 
 		}
 		return
 	}
+	heartbeat := false
+	for _, c := range calls {
+		if c.sys != nil {
+			heartbeat = true
+		}
+	}
+	if len(effects) == 0 && !heartbeat {
+		// Nothing to write, but the replies read state: make sure we are
+		// still the leader (linearizable), after every earlier batch.
+		e.proposeEntry(calls, nil, slot)
+		return
+	}
+	var closed hlc.Timestamp
+	for i := range effects {
+		closed = hlc.Max(closed, effects[i].TS)
+	}
+	if heartbeat {
+		// A stamp past every local stamp so far and before every later
+		// one: the closed stamp of an idle region moves.
+		closed = hlc.Max(closed, e.g.clock.Now())
+	}
+	e.fence.seq++
+	e.proposeEntry(calls, encodeLocalEntry(e.fence, closed, effects), slot)
+}
+
+// proposeEntry proposes data (the next fenced entry), or a leadership
+// check if data is nil, for calls.
+func (e *evaluator) proposeEntry(calls []*call, data []byte, slot bool) {
 	e.seq++
 	b := &batch{seq: e.seq, calls: append([]*call(nil), calls...), slot: slot}
-	if len(effects) > 0 {
-		e.fence.seq++
-		b.fut = e.g.raft.Apply(encodeEffectsEntry(e.fence, effects), e.g.cfg.RequestTimeout)
+	if data != nil {
+		b.fut = e.g.raft.Apply(data, e.g.cfg.RequestTimeout)
 		e.g.stats.batches.Add(1)
 		e.g.stats.batchedReqs.Add(int64(len(calls)))
 	} else {
-		// Nothing to write, but the replies read state: make sure we are
-		// still the leader (linearizable), after every earlier batch.
 		b.fut = e.g.raft.VerifyLeader()
 	}
 	select {

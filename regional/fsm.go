@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/meridian-kv/meridian/interregion"
 	"github.com/meridian-kv/meridian/storage"
 	"github.com/meridian-kv/meridian/storage/hlc"
 )
@@ -26,6 +28,8 @@ import (
 type fsm struct {
 	clock *hlc.Clock
 	log   *slog.Logger
+	// region is the local region's id.
+	region uint32
 
 	mu struct {
 		sync.RWMutex
@@ -33,12 +37,18 @@ type fsm struct {
 		// removed holds the ids of nodes removed from the region: they
 		// are never let back in (ids are never reused).
 		removed map[string]bool
-		// last is the fence of the last applied effects entry.
+		// last is the fence of the last applied evaluator entry.
 		last fence
+		// index is the last index applied.
+		index uint64
+		// repl is the region's replication state.
+		repl replState
 	}
 
-	// skipped counts effects entries refused by the fence.
+	// skipped counts evaluator entries refused by the fence.
 	skipped atomic.Int64
+	// linksChanged is set when an entry changed the peer regions.
+	linksChanged atomic.Bool
 
 	// applied is the index of the last applied entry, under appliedMu;
 	// appliedCond is signalled whenever it moves.
@@ -50,15 +60,40 @@ type fsm struct {
 	onApplied func(index uint64)
 }
 
+// replState is what the FSM records of replication between regions. It is
+// part of every snapshot, so that every node, and every future leader,
+// knows it.
+type replState struct {
+	// links are the peer regions, by ascending id.
+	links []LinkSpec
+	// applied is what the region has merged of each peer's log.
+	applied map[uint32]interregion.Progress
+	// localIndex and localClosed: the last local entry applied and the
+	// largest stamp of local entries (the region's own Progress).
+	localIndex  uint64
+	localClosed hlc.Timestamp
+	// stable is the GC frontier agreed by the region set (entryStable);
+	// state transfers leave out effects at or below it.
+	stable hlc.Timestamp
+	// retain is the lowest local index a peer still needs, 0 if none.
+	retain uint64
+	// fenced lists the indexes of local entries the fence refused, which
+	// must not be shipped (the most recent maxFenced).
+	fenced []uint64
+}
+
+const maxFenced = 4096
+
 var (
 	_ raft.FSM         = (*fsm)(nil)
 	_ raft.BatchingFSM = (*fsm)(nil)
 )
 
 func newFSM(clock *hlc.Clock, log *slog.Logger) *fsm {
-	f := &fsm{clock: clock, log: log}
+	f := &fsm{clock: clock, log: log, region: clock.Region()}
 	f.mu.store = storage.NewStore()
 	f.mu.removed = map[string]bool{}
+	f.mu.repl.applied = map[uint32]interregion.Progress{}
 	f.appliedCond = sync.NewCond(&f.appliedMu)
 	return f
 }
@@ -78,41 +113,115 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []interface{} {
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		if len(l.Data) >= 2 && l.Data[0] == entryVersion && l.Data[1] == entryRemoved {
-			f.mu.removed[string(l.Data[2:])] = true
-			continue
-		}
-		fc, effects, err := decodeEntry(l.Data)
+		e, err := decodeEntry(l.Data)
 		if err != nil {
 			// A committed entry we cannot read means the log is corrupt:
 			// serving on would serve wrong data (STYLE R11: broken invariant).
 			f.mu.Unlock()
 			panic(fmt.Sprintf("regional: committed entry %d is unreadable (%v); refusing to continue — restore this node from a healthy peer", l.Index, err))
 		}
-		if !(fc.epoch == f.mu.last.epoch && fc.seq == f.mu.last.seq+1) && !(fc.epoch != f.mu.last.epoch && fc.seq == 1) {
-			// A predecessor of this entry was never appended: it was
-			// evaluated on effects that did not happen (see fence).
-			f.skipped.Add(1)
-			out[i] = errFenced
-			continue
-		}
-		f.mu.last = fc
-		var maxTS hlc.Timestamp
-		for j := range effects {
-			maxTS = hlc.Max(maxTS, effects[j].TS)
-		}
-		// One region: every applied effect is stable at once.
-		f.mu.store.SetStable(maxTS)
-		f.mu.store.Apply(l.Index, effects)
-		f.clock.Update(maxTS)
-		out[i] = nil
+		out[i] = f.applyLocked(l.Index, &e)
 	}
+	f.mu.index = max(f.mu.index, last)
 	f.mu.Unlock()
 	f.setApplied(last)
 	if f.onApplied != nil {
 		f.onApplied(last)
 	}
 	return out
+}
+
+// applyLocked applies one decoded entry and returns its apply result.
+func (f *fsm) applyLocked(index uint64, e *entry) interface{} {
+	if e.kind == entryRemoved {
+		f.mu.removed[e.removed] = true
+		return nil
+	}
+	fc := e.fence
+	if !(fc.epoch == f.mu.last.epoch && fc.seq == f.mu.last.seq+1) && !(fc.epoch != f.mu.last.epoch && fc.seq == 1) {
+		// A predecessor of this entry was never appended: it was
+		// evaluated on effects that did not happen (see fence).
+		f.skipped.Add(1)
+		if e.kind == entryLocal {
+			r := &f.mu.repl
+			r.fenced = append(r.fenced, index)
+			if len(r.fenced) > maxFenced {
+				r.fenced = append(r.fenced[:0:0], r.fenced[len(r.fenced)-maxFenced:]...)
+			}
+		}
+		return errFenced
+	}
+	f.mu.last = fc
+	r := &f.mu.repl
+	switch e.kind {
+	case entryLocal:
+		if len(r.links) == 0 {
+			// One region: every applied effect is stable at once.
+			f.mu.store.SetStable(e.stamp)
+		}
+		f.mu.store.Apply(index, e.effects)
+		r.localIndex = index
+		r.localClosed = hlc.Max(r.localClosed, e.stamp)
+		f.clock.Update(e.stamp)
+	case entryRemote:
+		b := &e.remote
+		var maxTS hlc.Timestamp
+		if b.State {
+			// A state transfer: merge what the agreed frontier does not
+			// cover (the region has applied that already and may have
+			// compacted its tombstones), and raise the records.
+			kept := e.effects[:0:0]
+			for i := range e.effects {
+				if r.stable.Less(e.effects[i].TS) {
+					kept = append(kept, e.effects[i])
+				}
+				maxTS = hlc.Max(maxTS, e.effects[i].TS)
+			}
+			f.mu.store.Apply(index, kept)
+			for _, p := range b.Raise {
+				if p.Region == f.region {
+					continue
+				}
+				a := r.applied[p.Region]
+				a.Region = p.Region
+				a.Index = max(a.Index, p.Index)
+				a.Closed = hlc.Max(a.Closed, p.Closed)
+				r.applied[p.Region] = a
+			}
+		} else {
+			a := r.applied[b.Origin]
+			if a.Index != b.First-1 {
+				return nil // a duplicate, or after a gap: nothing is applied twice
+			}
+			f.mu.store.Apply(index, e.effects)
+			for i := range e.effects {
+				maxTS = hlc.Max(maxTS, e.effects[i].TS)
+			}
+			r.applied[b.Origin] = interregion.Progress{Region: b.Origin, Index: b.Last, Closed: hlc.Max(a.Closed, b.Closed)}
+		}
+		// The HLC receive rule: local stamps from now on exceed the
+		// remote ones.
+		f.clock.Update(maxTS)
+	case entryStable:
+		r.stable = hlc.Max(r.stable, e.stamp)
+		f.mu.store.SetStable(r.stable)
+		r.retain = e.retain
+	case entryLinks:
+		r.links = e.links
+		f.linksChanged.Store(true)
+		keep := map[uint32]bool{}
+		for _, l := range r.links {
+			keep[l.ID] = true
+		}
+		for id := range r.applied {
+			if !keep[id] {
+				// Unlinked: a later link to the region starts from a
+				// state transfer's raise or from its log's start.
+				delete(r.applied, id)
+			}
+		}
+	}
+	return nil
 }
 
 func (f *fsm) setApplied(i uint64) {
@@ -169,24 +278,86 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	var buf bytes.Buffer
 	f.mu.RLock()
 	buf.WriteString(snapMagic)
-	buf.Write(binary.AppendUvarint(nil, f.mu.last.epoch))
-	buf.Write(binary.AppendUvarint(nil, f.mu.last.seq))
+	h := &headerEncoder{}
+	h.uvarint(f.mu.last.epoch)
+	h.uvarint(f.mu.last.seq)
 	ids := make([]string, 0, len(f.mu.removed))
 	for id := range f.mu.removed {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	buf.Write(binary.AppendUvarint(nil, uint64(len(ids))))
+	h.uvarint(uint64(len(ids)))
 	for _, id := range ids {
-		buf.Write(binary.AppendUvarint(nil, uint64(len(id))))
-		buf.WriteString(id)
+		h.str(id)
 	}
+	f.mu.repl.encode(h)
+	buf.Write(binary.AppendUvarint(nil, uint64(len(h.b))))
+	buf.Write(h.b)
+	buf.Write(binary.LittleEndian.AppendUint32(nil, crc32.Checksum(h.b, castagnoli)))
 	err := f.mu.store.WriteSnapshot(&buf)
 	f.mu.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("regional: snapshot: %w", err)
 	}
 	return &fsmSnapshot{data: buf.Bytes()}, nil
+}
+
+// encode appends the replication state to a snapshot header.
+func (r *replState) encode(h *headerEncoder) {
+	h.uvarint(uint64(len(r.links)))
+	for _, l := range r.links {
+		h.uvarint(uint64(l.ID))
+		h.str(l.Name)
+		h.uvarint(uint64(len(l.Addrs)))
+		for _, a := range l.Addrs {
+			h.str(a)
+		}
+	}
+	ids := make([]uint32, 0, len(r.applied))
+	for id := range r.applied {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	h.uvarint(uint64(len(ids)))
+	for _, id := range ids {
+		p := r.applied[id]
+		h.uvarint(uint64(id))
+		h.uvarint(p.Index)
+		h.stamp(p.Closed)
+	}
+	h.uvarint(r.localIndex)
+	h.stamp(r.localClosed)
+	h.stamp(r.stable)
+	h.uvarint(r.retain)
+	h.uvarint(uint64(len(r.fenced)))
+	for _, i := range r.fenced {
+		h.uvarint(i)
+	}
+}
+
+func (r *replState) decode(d *headerDecoder) {
+	n := d.count(3)
+	for range n {
+		l := LinkSpec{ID: d.u32(), Name: d.str()}
+		na := d.count(1)
+		for range na {
+			l.Addrs = append(l.Addrs, d.str())
+		}
+		r.links = append(r.links, l)
+	}
+	n = d.count(5)
+	for range n {
+		p := interregion.Progress{Region: d.u32(), Index: d.uvarint(), Closed: d.stamp()}
+		r.applied[p.Region] = p
+	}
+	r.localIndex = d.uvarint()
+	r.localClosed = d.stamp()
+	r.stable = d.stamp()
+	r.retain = d.uvarint()
+	n = d.count(1)
+	for range n {
+		r.fenced = append(r.fenced, d.uvarint())
+	}
 }
 
 // Restore replaces the store with a snapshot. A corrupt snapshot returns
@@ -197,33 +368,64 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return fmt.Errorf("regional: restore snapshot: %w", err)
 	}
-	if !bytes.HasPrefix(b, []byte(snapMagic)) {
-		return fmt.Errorf("regional: restore snapshot: not a region snapshot: %w", storage.ErrCorrupt)
-	}
-	b = b[len(snapMagic):]
-	var last fence
-	var k int
-	if last.epoch, k = binary.Uvarint(b); k <= 0 {
+	var (
+		last    fence
+		removed = map[string]bool{}
+		repl    = replState{applied: map[uint32]interregion.Progress{}}
+	)
+	bad := func() error {
 		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
 	}
-	b = b[k:]
-	if last.seq, k = binary.Uvarint(b); k <= 0 {
-		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
-	}
-	b = b[k:]
-	removed := map[string]bool{}
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
-		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
-	}
-	b = b[k:]
-	for range n {
-		l, k := binary.Uvarint(b)
-		if k <= 0 || l > uint64(len(b)-k) {
-			return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)
+	switch {
+	case bytes.HasPrefix(b, []byte(snapMagic)):
+		b = b[len(snapMagic):]
+		hl, k := binary.Uvarint(b)
+		if k <= 0 || hl > uint64(len(b)-k) || uint64(len(b)-k)-hl < 4 {
+			return bad()
 		}
-		removed[string(b[k:k+int(l)])] = true
-		b = b[k+int(l):]
+		hdr := b[k : k+int(hl)]
+		b = b[k+int(hl):]
+		if crc32.Checksum(hdr, castagnoli) != binary.LittleEndian.Uint32(b) {
+			return fmt.Errorf("regional: restore snapshot: header checksum mismatch: %w", storage.ErrCorrupt)
+		}
+		b = b[4:]
+		d := &headerDecoder{b: hdr}
+		last = fence{d.uvarint(), d.uvarint()}
+		n := d.count(1)
+		for range n {
+			removed[d.str()] = true
+		}
+		repl.decode(d)
+		if d.err != nil || len(d.b) != 0 {
+			return bad()
+		}
+	case bytes.HasPrefix(b, []byte(snapMagicV1)):
+		// Version 0.1: fence and removed ids only.
+		b = b[len(snapMagicV1):]
+		var k int
+		if last.epoch, k = binary.Uvarint(b); k <= 0 {
+			return bad()
+		}
+		b = b[k:]
+		if last.seq, k = binary.Uvarint(b); k <= 0 {
+			return bad()
+		}
+		b = b[k:]
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return bad()
+		}
+		b = b[k:]
+		for range n {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || l > uint64(len(b)-k) {
+				return bad()
+			}
+			removed[string(b[k:k+int(l)])] = true
+			b = b[k+int(l):]
+		}
+	default:
+		return fmt.Errorf("regional: restore snapshot: not a region snapshot: %w", storage.ErrCorrupt)
 	}
 	st, err := storage.DecodeSnapshot(b)
 	if err != nil {
@@ -233,15 +435,23 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.store = st
 	f.mu.removed = removed
 	f.mu.last = last
+	f.mu.repl = repl
+	f.mu.index = st.Index()
 	f.mu.Unlock()
+	f.linksChanged.Store(true)
 	f.clock.Update(st.LastStamp())
 	f.setApplied(st.Index())
 	return nil
 }
 
-// snapMagic opens a region snapshot: the removed node ids, then the
-// store's own snapshot (storage.WriteSnapshot, checksummed).
-const snapMagic = "MRGN\x01"
+// snapMagic opens a region snapshot: a checksummed header (the fence,
+// the removed node ids, the replication state), then the store's own
+// snapshot (storage.WriteSnapshot, checksummed). snapMagicV1 opened those
+// of version 0.1 (no replication state, no header checksum).
+const (
+	snapMagic   = "MRGN\x02"
+	snapMagicV1 = "MRGN\x01"
+)
 
 // errFenced is the apply result of an effects entry the fence refused.
 var errFenced = errors.New("regional: entry fenced off")

@@ -35,6 +35,9 @@ type Group struct {
 	logs  raft.LogStore
 	bolt  interface{ Close() error }
 	fwd   *forwarder
+	// links is the node's share of replication between regions, nil
+	// without Config.Link.
+	links *links
 
 	// ev is the evaluator while this node is a ready leader, else nil.
 	ev atomic.Pointer[evaluator]
@@ -146,11 +149,26 @@ func Open(cfg Config) (*Group, error) {
 		})
 	}
 	g.fwd = newForwarder(g)
+	if cfg.Link != nil {
+		g.links = newLinks(g, *cfg.Link)
+		g.fsm.onApplied = func(index uint64) {
+			if g.fsm.linksChanged.Swap(false) {
+				g.links.poke()
+			}
+			g.links.notify(index)
+		}
+	}
 
 	g.raft, err = raft.NewRaft(cfg.raftConfig(), g.fsm, g.logs, stable, snaps, g.trans)
 	if err != nil {
+		if g.links != nil {
+			g.links.gate.close()
+		}
 		g.closeStores()
 		return nil, fmt.Errorf("regional: start raft (a corrupt snapshot or log refuses to load): %w", err)
+	}
+	if g.links != nil {
+		g.wg.Go(func() { g.links.loop(g.done) })
 	}
 	g.wg.Go(g.watchLeadership)
 	if g.mux != nil {
@@ -236,6 +254,9 @@ func (g *Group) becomeLeader() {
 	g.mu.Lock()
 	close(g.mu.readyCh)
 	g.mu.Unlock()
+	if g.links != nil {
+		g.links.poke()
+	}
 	g.log.Info("leader ready", "node", g.cfg.NodeID, "term", g.raft.CurrentTerm())
 }
 
@@ -247,6 +268,9 @@ func (g *Group) stopEvaluator() {
 	g.mu.Lock()
 	g.mu.readyCh = make(chan struct{})
 	g.mu.Unlock()
+	if g.links != nil {
+		g.links.poke()
+	}
 	ev.stop()
 }
 
@@ -265,10 +289,17 @@ func (g *Group) readyChan() chan struct{} {
 
 // Close shuts the node down: leadership is transferred first when this
 // node leads (so a planned stop costs no election timeout).
-func (g *Group) Close() error {
+func (g *Group) Close() error { return g.shutdown(true) }
+
+// Kill shuts the node down without handing leadership over: to the other
+// nodes it looks like a crash (tests; the data dir stays as a crash
+// leaves it, minus the process's unsynced writes, of which there are none).
+func (g *Group) Kill() error { return g.shutdown(false) }
+
+func (g *Group) shutdown(transfer bool) error {
 	var err error
 	g.close.Do(func() {
-		if g.raft.State() == raft.Leader && g.numVoters() > 1 {
+		if transfer && g.raft.State() == raft.Leader && g.numVoters() > 1 {
 			if terr := g.raft.LeadershipTransfer().Error(); terr != nil {
 				g.log.Warn("leadership transfer before shutdown failed", "err", terr)
 			}
@@ -292,6 +323,9 @@ func (g *Group) Close() error {
 			c.Close()
 		}
 		g.wg.Wait()
+		if g.links != nil {
+			g.links.close()
+		}
 		g.closeStores()
 	})
 	return err

@@ -54,7 +54,7 @@ func verifyLog(logs raft.LogStore) error {
 			return fmt.Errorf("regional: log entry %d unreadable: %w", i, err)
 		}
 		if l.Type == raft.LogCommand {
-			if _, _, err := decodeEntry(l.Data); err != nil {
+			if _, err := decodeEntry(l.Data); err != nil {
 				return fmt.Errorf("regional: log entry %d corrupt: %w", i, err)
 			}
 		}

@@ -10,6 +10,7 @@
 package regionaltest
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -33,12 +34,26 @@ type Options struct {
 	OnDisk bool
 	// Tune adjusts each node's configuration.
 	Tune func(*regional.Config)
+	// Region is the region's id (default 1) and Name its name (default
+	// "r<id>").
+	Region uint32
+	Name   string
+	// Link gives every node a link port on loopback (token LinkToken),
+	// so that the region can be linked to others (Cluster.LinkTo).
+	Link bool
+	// WAN, if set, carries the region's links (to cut them).
+	WAN *WAN
 }
+
+// LinkToken is the region-set token of test regions.
+const LinkToken = "regionaltest-token"
 
 // Node is one member of a test region.
 type Node struct {
 	ID    string
 	Addr  string
+	// LinkAddr is the node's link port, with Options.Link.
+	LinkAddr string
 	Dir   string
 	Group *regional.Group
 	cfg   regional.Config
@@ -57,6 +72,12 @@ type Cluster struct {
 // the test ends.
 func New(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
+	if opts.Region == 0 {
+		opts.Region = 1
+	}
+	if opts.Name == "" {
+		opts.Name = fmt.Sprintf("r%d", opts.Region)
+	}
 	c := &Cluster{opts: opts, t: t, logDone: &atomic.Bool{}}
 	// Registered first, so it runs after the nodes are closed.
 	t.Cleanup(func() { c.logDone.Store(true) })
@@ -72,6 +93,7 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 		}
 		nd.cfg = c.config(nd, i+1)
 		nd.cfg.Listener = ln
+		c.listenLink(t, nd, &nd.cfg)
 		g, err := regional.Open(nd.cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +118,7 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 func (c *Cluster) config(nd *Node, num int) regional.Config {
 	cfg := regional.Config{
 		NodeID:             nd.ID,
-		Region:             1,
+		Region:             c.opts.Region,
 		Node:               uint32(num),
 		DataDir:            nd.Dir,
 		Logger:             slog.New(slog.NewTextHandler(tlog{c.t, c.logDone}, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -138,6 +160,30 @@ func (c *Cluster) Stop(i int) {
 	}
 }
 
+// Kill shuts node i down as a crash would: without handing leadership
+// over.
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	g := c.Nodes[i].Group
+	c.Nodes[i].Group = nil
+	c.mu.Unlock()
+	if g != nil {
+		g.Kill()
+	}
+}
+
+// LeaderIndex returns the index of the ready leader, waiting for one.
+func (c *Cluster) LeaderIndex(t testing.TB) int {
+	t.Helper()
+	ld := c.WaitLeader(t)
+	for i, nd := range c.Nodes {
+		if nd == ld {
+			return i
+		}
+	}
+	panic("unreachable")
+}
+
 // Restart starts node i again on its old address and data dir.
 func (c *Cluster) Restart(t testing.TB, i int) {
 	t.Helper()
@@ -155,6 +201,7 @@ func (c *Cluster) Restart(t testing.TB, i int) {
 	}
 	cfg := nd.cfg
 	cfg.Listener = ln
+	c.listenLink(t, nd, &cfg)
 	g, err := regional.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +237,13 @@ func (c *Cluster) Open(t testing.TB, i int) (*regional.Group, error) {
 	}
 	cfg := nd.cfg
 	cfg.Listener = ln
+	c.listenLink(t, nd, &cfg)
 	g, err := regional.Open(cfg)
 	if err != nil {
 		ln.Close()
+		if cfg.Link != nil {
+			cfg.Link.Listener.Close()
+		}
 		return nil, err
 	}
 	nd.Group = g
@@ -213,6 +264,7 @@ func (c *Cluster) Add(t testing.TB) *Node {
 	}
 	nd.cfg = c.config(nd, num)
 	nd.cfg.Listener = ln
+	c.listenLink(t, nd, &nd.cfg)
 	g, err := regional.Open(nd.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -297,4 +349,116 @@ func (e *nodeExec) Unwatch(db int, key string) {
 	if g := e.g(); g != nil {
 		g.Unwatch(db, key)
 	}
+}
+
+// listenLink opens node nd's link port (on its old address after a
+// restart) and sets it in cfg, with Options.Link.
+func (c *Cluster) listenLink(t testing.TB, nd *Node, cfg *regional.Config) {
+	t.Helper()
+	if !c.opts.Link {
+		return
+	}
+	addr := nd.LinkAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	var ln net.Listener
+	var err error
+	for try := 0; try < 50; try++ {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd.LinkAddr = ln.Addr().String()
+	lc := regional.LinkConfig{
+		Name: c.opts.Name, Listener: ln, Token: LinkToken,
+		TickInterval: 20 * time.Millisecond, HeartbeatTicks: 5,
+	}
+	if cfg.Link != nil {
+		lc.RetainEntries = cfg.Link.RetainEntries
+		lc.Registry = cfg.Link.Registry
+	}
+	if w := c.opts.WAN; w != nil {
+		w.register(nd.LinkAddr, c.opts.Name)
+		lc.Dialer = w.dialer(c.opts.Name)
+	}
+	cfg.Link = &lc
+}
+
+// Name returns the region's name; ID its id.
+func (c *Cluster) Name() string { return c.opts.Name }
+func (c *Cluster) ID() uint32   { return c.opts.Region }
+
+// LinkAddrs returns the link ports of every node.
+func (c *Cluster) LinkAddrs() []string {
+	var out []string
+	for _, nd := range c.Nodes {
+		out = append(out, nd.LinkAddr)
+	}
+	return out
+}
+
+// LinkTo records peer as a linked region of c (run it on both sides for a
+// two-way link), retrying until c has a leader.
+func (c *Cluster) LinkTo(t testing.TB, peer *Cluster) {
+	t.Helper()
+	spec := regional.LinkSpec{Name: peer.Name(), ID: peer.ID(), Addrs: peer.LinkAddrs()}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := c.WaitLeader(t).Group.AddLink(context.Background(), spec)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("link %s -> %s: %v", c.Name(), peer.Name(), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Unlink forgets peer on c, retrying until c has a leader.
+func (c *Cluster) Unlink(t testing.TB, peer *Cluster) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := c.WaitLeader(t).Group.RemoveLink(context.Background(), peer.Name())
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("unlink %s -> %s: %v", c.Name(), peer.Name(), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Mesh links every pair of regions both ways.
+func Mesh(t testing.TB, regions ...*Cluster) {
+	t.Helper()
+	for _, a := range regions {
+		for _, b := range regions {
+			if a != b {
+				a.LinkTo(t, b)
+			}
+		}
+	}
+}
+
+// Do runs one command on node i and returns its RESP reply, as a client
+// of that node would get it.
+func (c *Cluster) Do(i int, args ...string) string {
+	req := &eval.Request{}
+	cmd := make([][]byte, len(args))
+	for j, a := range args {
+		cmd[j] = []byte(a)
+	}
+	req.Cmds = [][][]byte{cmd}
+	var w protocol.Writer
+	w.Proto = 2
+	(&nodeExec{c: c, i: i}).Exec(req, &w)
+	return string(w.Bytes())
 }

@@ -206,3 +206,6 @@ func (c *Clock) Last() Timestamp {
 	defer c.mu.Unlock()
 	return c.mu.last
 }
+
+// Region returns the region id the clock stamps its events with.
+func (c *Clock) Region() uint32 { return c.region }
