@@ -2,6 +2,8 @@ package regional_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -292,4 +294,53 @@ func metricVec(t *testing.T, reg *prometheus.Registry, name string, want map[str
 		}
 	}
 	return g
+}
+
+// TestNewRegionJoinsRunningSet: a third region linked to two running ones
+// starts from state transfers and converges, while the others keep taking
+// writes.
+func TestNewRegionJoinsRunningSet(t *testing.T) {
+	east := regionaltest.New(t, 1, regionaltest.Options{Region: 1, Name: "east", Link: true})
+	west := regionaltest.New(t, 1, regionaltest.Options{Region: 2, Name: "west", Link: true})
+	east.WaitLeader(t)
+	west.WaitLeader(t)
+	regionaltest.Mesh(t, east, west)
+	for i := range 100 {
+		east.Do(0, "HSET", "h", fmt.Sprintf("e%d", i), "1")
+		west.Do(0, "RPUSH", "l", fmt.Sprintf("w%d", i))
+	}
+	east.Do(0, "DEL", "gone")
+
+	north := regionaltest.New(t, 1, regionaltest.Options{Region: 3, Name: "north", Link: true})
+	north.WaitLeader(t)
+	regionaltest.Mesh(t, east, west, north)
+	east.Do(0, "SET", "after", "1")
+	content := converge(t, east, west, north)
+	if !strings.Contains(content, `"e99"="1"`) || !strings.Contains(content, `"w99"`) || !strings.Contains(content, `"after"`) {
+		t.Fatalf("north's converged content lacks the older regions' data:\n%.400s", content)
+	}
+}
+
+// TestLinkPortGarbage: bytes that are not gRPC on the link port of the
+// leader and of a follower are dropped; the region keeps shipping.
+func TestLinkPortGarbage(t *testing.T) {
+	east := regionaltest.New(t, 3, regionaltest.Options{Region: 1, Name: "east", Link: true})
+	west := regionaltest.New(t, 1, regionaltest.Options{Region: 2, Name: "west", Link: true})
+	east.WaitLeader(t)
+	west.WaitLeader(t)
+	regionaltest.Mesh(t, east, west)
+	for _, addr := range append(east.LinkAddrs(), west.LinkAddrs()...) {
+		for _, junk := range []string{"GET / HTTP/1.1\r\n\r\n", "\x00\x00\x00\x00\x04\xff\xff\xff\xff", strings.Repeat("\xfe", 70000)} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(time.Second))
+			c.Write([]byte(junk))
+			io.Copy(io.Discard, c) // until the node closes it (or the deadline)
+			c.Close()
+		}
+	}
+	east.Do(1, "SET", "still", "works")
+	eventually(t, "shipping after garbage", func() bool { return west.Do(0, "GET", "still") == "$5\r\nworks\r\n" })
 }
