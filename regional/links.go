@@ -686,4 +686,3 @@ func (g *Group) LinkAddr() string {
 	}
 	return g.links.cfg.Listener.Addr().String()
 }
-

@@ -50,13 +50,13 @@ const LinkToken = "regionaltest-token"
 
 // Node is one member of a test region.
 type Node struct {
-	ID    string
-	Addr  string
+	ID   string
+	Addr string
 	// LinkAddr is the node's link port, with Options.Link.
 	LinkAddr string
-	Dir   string
-	Group *regional.Group
-	cfg   regional.Config
+	Dir      string
+	Group    *regional.Group
+	cfg      regional.Config
 }
 
 // Cluster is a test region.
