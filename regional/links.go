@@ -77,6 +77,10 @@ type links struct {
 	cfg  LinkConfig
 	gate *linkGate
 	kick chan struct{}
+	// lag observes, for each batch merged here, how old its oldest write
+	// is: from the origin's stamp (taken when the command ran there) to
+	// the merge here.
+	lag prometheus.Histogram
 
 	mu struct {
 		sync.Mutex
@@ -91,6 +95,16 @@ type links struct {
 func newLinks(g *Group, cfg LinkConfig) *links {
 	cfg.setDefaults()
 	l := &links{g: g, cfg: cfg, kick: make(chan struct{}, 1)}
+	l.lag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "meridian", Subsystem: "interregion", Name: "replication_lag_seconds",
+		Help:    "Age of the oldest write of each batch merged from a peer region, from its stamp in the origin to its merge here.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 1.25, 50),
+	})
+	if cfg.Registry != nil {
+		if err := cfg.Registry.Register(l.lag); err != nil {
+			g.log.Warn("cannot register the replication lag metric", "err", err)
+		}
+	}
 	l.gate = newLinkGate(cfg.Listener)
 	return l
 }
@@ -480,7 +494,17 @@ func (r *regionLink) ProposeHeartbeat(ctx context.Context) error {
 
 // ApplyRemote implements interregion.Applier.
 func (r *regionLink) ApplyRemote(ctx context.Context, b interregion.Batch) error {
-	return r.propose(ctx, &sysCall{kind: entryRemote, batch: &b})
+	if err := r.propose(ctx, &sysCall{kind: entryRemote, batch: &b}); err != nil {
+		return err
+	}
+	if !b.State && len(b.Effects) > 0 {
+		oldest := b.Effects[0].TS.Wall
+		for i := range b.Effects {
+			oldest = min(oldest, b.Effects[i].TS.Wall)
+		}
+		r.l.lag.Observe(max(0, float64(r.g.clock.PhysicalNow()-oldest)/1000))
+	}
+	return nil
 }
 
 // Applied implements interregion.Applier.
