@@ -213,14 +213,22 @@ func (l *Link) post(m Message) {
 func (l *Link) run(ctx context.Context, rep *Replica) {
 	t := time.NewTicker(l.cfg.TickInterval)
 	defer t.Stop()
+	// The first tick comes at once, before any message: the replica knows
+	// the time (to judge remote clocks) before the first batch arrives.
+	first := true
 	for {
 		var m Message
-		select {
-		case <-l.done:
-			return
-		case m = <-l.in:
-		case now := <-t.C:
-			m = Message{Type: MsgTick, Now: now.UnixMilli()}
+		if first {
+			first = false
+			m = Message{Type: MsgTick, Now: time.Now().UnixMilli()}
+		} else {
+			select {
+			case <-l.done:
+				return
+			case m = <-l.in:
+			case now := <-t.C:
+				m = Message{Type: MsgTick, Now: now.UnixMilli()}
+			}
 		}
 		if m.Type == msgHeartbeatDone {
 			l.heartbeating = false

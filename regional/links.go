@@ -178,7 +178,9 @@ func (l *links) start(specs []LinkSpec) error {
 	adapter := &regionLink{g: l.g, l: l}
 	cfg.Log, cfg.Applier, cfg.Exporter = adapter, adapter, adapter
 	cfg.Token, cfg.TLS = l.cfg.Token, l.cfg.TLS
-	cfg.MaxClockOffset = l.cfg.MaxClockOffset
+	if l.cfg.MaxClockOffset > 0 {
+		cfg.MaxClockOffset = l.cfg.MaxClockOffset
+	}
 	if l.cfg.TickInterval > 0 {
 		cfg.TickInterval = l.cfg.TickInterval
 	}

@@ -344,3 +344,36 @@ func TestLinkPortGarbage(t *testing.T) {
 	east.Do(1, "SET", "still", "works")
 	eventually(t, "shipping after garbage", func() bool { return west.Do(0, "GET", "still") == "$5\r\nworks\r\n" })
 }
+
+// aheadClock is a wall clock running ahead of the system's.
+type aheadClock time.Duration
+
+func (a aheadClock) Now() time.Time { return time.Now().Add(time.Duration(a)) }
+
+// TestLinkClockAhead: writes from a region whose clock runs further ahead
+// than max-clock-offset are merged anyway, counted and logged; the
+// receiving region's clock moves past them (the HLC receive rule), so its
+// own later write wins.
+func TestLinkClockAhead(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	east := regionaltest.New(t, 1, regionaltest.Options{Region: 1, Name: "east", Link: true, Tune: func(c *regional.Config) {
+		c.Link = &regional.LinkConfig{Registry: reg}
+	}})
+	west := regionaltest.New(t, 1, regionaltest.Options{Region: 2, Name: "west", Link: true, Tune: func(c *regional.Config) {
+		c.Wall = aheadClock(3 * time.Second)
+	}})
+	east.WaitLeader(t)
+	west.WaitLeader(t)
+	regionaltest.Mesh(t, east, west)
+	west.Do(0, "SET", "k", "from-the-future")
+	eventually(t, "the write from ahead merged", func() bool { return east.Do(0, "GET", "k") == "$15\r\nfrom-the-future\r\n" })
+	if n := testutil.ToFloat64(metricVec(t, reg, "meridian_interregion_clock_offset_violations_total", nil)); n < 1 {
+		t.Fatalf("clock_offset_violations_total = %v, want >= 1", n)
+	}
+	// East writes after it merged: its stamp is past west's, whatever
+	// its wall clock says.
+	east.Do(0, "SET", "k", "later")
+	eventually(t, "east's later write wins in both", func() bool {
+		return east.Do(0, "GET", "k") == "$5\r\nlater\r\n" && west.Do(0, "GET", "k") == "$5\r\nlater\r\n"
+	})
+}
