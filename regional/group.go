@@ -150,6 +150,7 @@ func Open(cfg Config) (*Group, error) {
 	}
 	g.fwd = newForwarder(g)
 	if cfg.Link != nil {
+		g.logs = &retainingStore{LogStore: g.logs, g: g}
 		g.links = newLinks(g, *cfg.Link)
 		g.fsm.onApplied = func(index uint64) {
 			if g.fsm.linksChanged.Swap(false) {

@@ -36,9 +36,10 @@ type LinkConfig struct {
 	// MaxClockOffset: remote stamps further ahead of local time are
 	// counted and logged (and merged anyway); zero means 500 ms.
 	MaxClockOffset time.Duration
-	// RetainEntries bounds how many log entries a node keeps, beyond its
-	// TrailingLogs, for peer regions that have not applied them; a peer
-	// further behind gets a state transfer. Zero means 1,000,000.
+	// RetainEntries bounds how many log entries (back from the last) a
+	// node keeps for peer regions that have not applied them, beyond what
+	// raft keeps anyway (TrailingLogs); a peer further behind gets a state
+	// transfer. Zero means 1,000,000.
 	RetainEntries uint64
 	// Registry receives the link's metrics; nil means none.
 	Registry prometheus.Registerer
@@ -87,8 +88,6 @@ type links struct {
 		link  *interregion.Link
 		specs []LinkSpec // the peers link was made for
 		reg   *trackingRegistry
-		// trailing is the TrailingLogs last given to raft.
-		trailing uint64
 	}
 }
 
@@ -118,8 +117,8 @@ func (l *links) poke() {
 	}
 }
 
-// loop starts and stops the link as leadership and peers change, and
-// adjusts log retention to what peers need; it returns when done closes.
+// loop starts and stops the link as leadership and peers change; it
+// returns when done closes.
 func (l *links) loop(done <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -132,7 +131,6 @@ func (l *links) loop(done <-chan struct{}) {
 		case <-t.C:
 		}
 		l.sync()
-		l.retain()
 	}
 }
 
@@ -231,41 +229,51 @@ func (l *links) notify(index uint64) {
 	}
 }
 
-// retain keeps the log entries peers still need, within RetainEntries:
-// raft keeps TrailingLogs entries behind each snapshot, so this node
-// raises it to reach back to the lowest index a peer needs.
-func (l *links) retain() {
+// retainingStore keeps the log entries peer regions still need: it clamps
+// raft's compaction (a DeleteRange of the log's head, which never reaches
+// the last index; a conflict truncation does and passes untouched) so that
+// it stops below the lowest local index a peer has not applied, as the
+// latest stable entry records it, within RetainEntries of the last index.
+// A peer further behind gets a state transfer.
+type retainingStore struct {
+	raft.LogStore
+	g *Group
+}
+
+func (s *retainingStore) DeleteRange(lo, hi uint64) error {
+	last, err := s.LogStore.LastIndex()
+	if err != nil {
+		return err
+	}
+	if hi < last {
+		if keep := s.g.links.keepFrom(last); keep > 0 && hi >= keep {
+			hi = keep - 1
+		}
+	}
+	if hi < lo {
+		return nil
+	}
+	return s.LogStore.DeleteRange(lo, hi)
+}
+
+// keepFrom returns the lowest log index to keep for peers, 0 for none.
+func (l *links) keepFrom(last uint64) uint64 {
 	g := l.g
-	var need, local uint64
+	var need uint64
 	var linked bool
 	g.fsm.read(func(*storage.Store) {
-		need, local, linked = g.fsm.mu.repl.retain, g.fsm.mu.repl.localIndex, len(g.fsm.mu.repl.links) > 0
+		need, linked = g.fsm.mu.repl.retain, len(g.fsm.mu.repl.links) > 0
 	})
-	trailing := g.cfg.TrailingLogs
-	if linked {
-		last := g.raft.LastIndex()
-		want := l.cfg.RetainEntries
-		if need > 0 && need <= last {
-			want = min(want, last-need+1)
-		} else if need > local {
-			want = 0 // peers have everything
-		}
-		trailing = max(trailing, want)
+	if !linked {
+		return 0
 	}
-	l.mu.Lock()
-	changed := trailing != l.mu.trailing
-	l.mu.trailing = trailing
-	l.mu.Unlock()
-	if !changed {
-		return
+	if need == 0 {
+		need = 1 // no peer has reported yet: keep what the bound allows
 	}
-	rc := raft.ReloadableConfig{
-		TrailingLogs: trailing, SnapshotInterval: g.cfg.SnapshotInterval, SnapshotThreshold: g.cfg.SnapshotThreshold,
-		HeartbeatTimeout: g.cfg.HeartbeatTimeout, ElectionTimeout: g.cfg.ElectionTimeout,
+	if last > l.cfg.RetainEntries && need < last-l.cfg.RetainEntries+1 {
+		need = last - l.cfg.RetainEntries + 1
 	}
-	if err := g.raft.ReloadConfig(rc); err != nil {
-		g.log.Warn("cannot adjust log retention", "trailing", trailing, "err", err)
-	}
+	return need
 }
 
 // close stops the link and the gate.

@@ -228,6 +228,39 @@ func TestLinkSurvivesLeaderKills(t *testing.T) {
 	checkWrites(t, content, ws, east, west)
 }
 
+// TestLinkRetainsLogForPeers: while a peer is cut off, compaction keeps
+// the entries it has not applied (within RetainEntries), so it catches up
+// by shipping, without a state transfer.
+func TestLinkRetainsLogForPeers(t *testing.T) {
+	wan := regionaltest.NewWAN()
+	reg := prometheus.NewRegistry()
+	east := regionaltest.New(t, 1, regionaltest.Options{Region: 1, Name: "east", Link: true, WAN: wan, Tune: func(c *regional.Config) {
+		c.SnapshotThreshold, c.TrailingLogs = 64, 16
+		c.Link = &regional.LinkConfig{Registry: reg}
+	}})
+	west := regionaltest.New(t, 1, regionaltest.Options{Region: 2, Name: "west", Link: true, WAN: wan})
+	east.WaitLeader(t)
+	west.WaitLeader(t)
+	regionaltest.Mesh(t, east, west)
+	east.Do(0, "SET", "before", "1")
+	eventually(t, "first write shipped", func() bool { return west.Do(0, "GET", "before") == "$1\r\n1\r\n" })
+	wan.Cut("east", "west")
+	for i := range 300 {
+		east.Do(0, "SET", fmt.Sprintf("k%d", i), "v")
+	}
+	if err := east.Nodes[0].Group.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	wan.Heal("east", "west")
+	content := converge(t, east, west)
+	if !strings.Contains(content, `"k299"`) {
+		t.Fatal("west lacks east's writes made during the cut")
+	}
+	if n := testutil.ToFloat64(metricVec(t, reg, "meridian_interregion_state_transfers_total", map[string]string{"role": "sent"})); n != 0 {
+		t.Fatalf("%v state transfers were sent; the retained log should have sufficed", n)
+	}
+}
+
 // TestLinkCatchesUpByStateTransfer: a region cut off while its peer's log
 // is compacted past what it has applied catches up by state transfer, then
 // by shipping again, and converges.
