@@ -330,11 +330,12 @@ func metricVec(t *testing.T, reg *prometheus.Registry, name string, want map[str
 }
 
 // TestNewRegionJoinsRunningSet: a third region linked to two running ones
-// starts from state transfers and converges, while the others keep taking
-// writes.
+// whose logs are compacted starts from state transfers and converges,
+// while the others keep taking writes.
 func TestNewRegionJoinsRunningSet(t *testing.T) {
-	east := regionaltest.New(t, 1, regionaltest.Options{Region: 1, Name: "east", Link: true})
-	west := regionaltest.New(t, 1, regionaltest.Options{Region: 2, Name: "west", Link: true})
+	small := func(c *regional.Config) { c.SnapshotThreshold, c.TrailingLogs = 32, 8 }
+	east := regionaltest.New(t, 1, regionaltest.Options{Region: 1, Name: "east", Link: true, Tune: small})
+	west := regionaltest.New(t, 1, regionaltest.Options{Region: 2, Name: "west", Link: true, Tune: small})
 	east.WaitLeader(t)
 	west.WaitLeader(t)
 	regionaltest.Mesh(t, east, west)
@@ -343,14 +344,26 @@ func TestNewRegionJoinsRunningSet(t *testing.T) {
 		west.Do(0, "RPUSH", "l", fmt.Sprintf("w%d", i))
 	}
 	east.Do(0, "DEL", "gone")
+	converge(t, east, west)
+	for _, r := range []*regionaltest.Cluster{east, west} {
+		if err := r.Nodes[0].Group.Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+	}
 
-	north := regionaltest.New(t, 1, regionaltest.Options{Region: 3, Name: "north", Link: true})
+	reg := prometheus.NewRegistry()
+	north := regionaltest.New(t, 1, regionaltest.Options{Region: 3, Name: "north", Link: true, Tune: func(c *regional.Config) {
+		c.Link = &regional.LinkConfig{Registry: reg}
+	}})
 	north.WaitLeader(t)
 	regionaltest.Mesh(t, east, west, north)
 	east.Do(0, "SET", "after", "1")
 	content := converge(t, east, west, north)
 	if !strings.Contains(content, `"e99"="1"`) || !strings.Contains(content, `"w99"`) || !strings.Contains(content, `"after"`) {
 		t.Fatalf("north's converged content lacks the older regions' data:\n%.400s", content)
+	}
+	if n := testutil.ToFloat64(metricVec(t, reg, "meridian_interregion_state_transfers_total", map[string]string{"role": "received", "result": "ok"})); n < 2 {
+		t.Fatalf("north received %v state transfers, want one from each compacted region", n)
 	}
 }
 
