@@ -449,8 +449,10 @@ func (r *regionLink) ReadCommitted(from uint64, maxN int) ([]interregion.Entry, 
 	g.fsm.read(func(*storage.Store) { fenced = slices.Clone(g.fsm.mu.repl.fenced) })
 	to := min(applied, from+uint64(maxN)-1)
 	out := make([]interregion.Entry, 0, to-from+1)
-	var l raft.Log
 	for i := from; i <= to; i++ {
+		// A fresh Log each time: the store decodes into the Log's byte
+		// slices, and the entries returned keep theirs.
+		var l raft.Log
 		if err := g.logs.GetLog(i, &l); err != nil {
 			if errors.Is(err, raft.ErrLogNotFound) {
 				return nil, fmt.Errorf("regional: log entry %d: %w", i, interregion.ErrCompacted)
@@ -660,8 +662,9 @@ type LinkStatus struct {
 	Applied      uint64 `json:"applied"`
 	AppliedStamp string `json:"applied_stamp"`
 	// LagSeconds is how old the peer's newest write merged here is (the
-	// peer writes heartbeats when idle, so it stays near the round trip
-	// when the link is healthy); -1 if nothing was merged yet.
+	// peer writes heartbeats when idle, so on the leader it stays near the
+	// heartbeat interval when the link is healthy; followers see only
+	// merged writes); -1 if nothing was merged yet.
 	LagSeconds float64 `json:"lag_seconds"`
 	// NeedState: the peer must catch up by state transfer.
 	NeedState bool `json:"need_state"`
@@ -695,6 +698,12 @@ func (g *Group) LinkStatus() []LinkStatus {
 	out := make([]LinkStatus, 0, len(specs))
 	for _, s := range specs {
 		ls := LinkStatus{LinkSpec: s, LagSeconds: -1}
+		if p, ok := peers[s.ID]; ok && p.Applied.Index > applied[s.ID].Index {
+			// The link counts runs of the peer's log with no effects
+			// (heartbeats) as applied without writing them to the log:
+			// its view is the more recent.
+			applied[s.ID] = p.Applied
+		}
 		if a, ok := applied[s.ID]; ok {
 			ls.Applied = a.Index
 			if !a.Closed.IsZero() {
