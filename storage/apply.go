@@ -81,12 +81,7 @@ func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]touchedKey) {
 func (s *Store) settle(t *touchedKey, index uint64) {
 	d := &s.dbs[t.db]
 	o := t.o
-	if o.val != nil {
-		o.val.compact(s.stable)
-		if valueEmpty(o.val) {
-			o.val = nil
-		}
-	}
+	s.compactValue(o)
 	live := o.Live()
 	switch {
 	case live && !t.wasLive:
@@ -109,17 +104,59 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 			w.version = index
 		}
 	}
-	// A dead key goes once its tombstones are stable, or at once if it
-	// holds nothing its database's floor does not say (an element removal
-	// or an expiry that arrived after a FLUSHDB stamped later).
-	empty := o.val == nil && o.TTL == (TTL{}) && !d.floor.Less(o.Floor)
-	if !live && (empty || (o.val == nil || !o.val.tombstones()) && !s.stable.Less(o.Stamp())) {
-		delete(d.keys, t.key)
-		delete(d.expires, t.key)
-		d.scan.Delete(scanEntry{scanHash(t.key), t.key})
-	}
+	s.account(o, t.key, s.dropDead(d, t.key, o))
 	if s.OnTouch != nil {
 		s.OnTouch(t.db, t.key)
+	}
+}
+
+// compactValue compacts the object's value under the store's frontiers.
+func (s *Store) compactValue(o *Object) {
+	if o.val == nil {
+		return
+	}
+	if l, ok := o.val.(*List); ok {
+		l.compactAt(s.stable, s.listStable)
+	} else {
+		o.val.compact(s.stable)
+	}
+	if valueEmpty(o.val) {
+		o.val = nil
+	}
+}
+
+// dropDead removes a key with no live element from d once its tombstones
+// are stable, or at once if it holds nothing its database's floor does
+// not say (an element removal or an expiry that arrived after a FLUSHDB
+// stamped later), and reports whether it did.
+func (s *Store) dropDead(d *db, key string, o *Object) bool {
+	if o.Live() {
+		return false
+	}
+	empty := o.val == nil && o.TTL == (TTL{}) && !d.floor.Less(o.Floor)
+	if !empty && (o.val != nil && o.val.tombstones() || s.stable.Less(o.Stamp())) {
+		return false
+	}
+	delete(d.keys, key)
+	delete(d.expires, key)
+	d.scan.Delete(scanEntry{scanHash(key), key})
+	return true
+}
+
+// Compact compacts every key under the current frontiers, as Apply does
+// for the keys it touches, and drops the keys left holding nothing. It
+// changes no read, no WATCH version and no key's Mod, and calls no
+// OnTouch. It walks the whole keyspace: call it now and then, for keys no
+// write touches. Nodes of one region should compact at the same point of
+// their log (from an entry's apply), or their merge states and digests
+// differ until the keys are next written.
+func (s *Store) Compact() {
+	for i := range s.dbs {
+		d := &s.dbs[i]
+		for k, o := range d.keys {
+			s.compactValue(o)
+			s.account(o, k, s.dropDead(d, k, o))
+		}
 	}
 }
 

@@ -23,8 +23,11 @@
 //     [DecodeEffects] put them in and out of log entries.
 //  4. Call [Store.SetStable] when every region has applied every effect
 //     up to a stamp (on a single node: the stamp of each batch, before
-//     applying it). Tombstones and increments up to the frontier are then
-//     compacted, key by key, as Apply touches the keys.
+//     applying it). Across regions call [Store.SetFrontiers] instead, with
+//     a second, later frontier for list tombstones. Tombstones and
+//     increments up to the frontiers are then compacted, key by key, as
+//     Apply touches the keys (or all at once with [Store.Compact]);
+//     [Store.Tombstones] counts what is left.
 //  5. Write snapshots with [Store.WriteSnapshot]: they hold every
 //     element with its stamps, tombstones included, so a restored store
 //     merges exactly like the original.
@@ -75,9 +78,12 @@
 // before an HDEL, applied after the field's tombstone was dropped). That
 // is what [Store.SetStable] promises: pass it a stamp only when every
 // region has applied every effect stamped at or before it. A list
-// tombstone needs more: no region may still send an insert that names it,
-// so either inserts name live items only, or the frontier waits until
-// every region has applied the removal and every insert made before that.
-// Effects delivered twice must not be stamped at or before the frontier
-// either: duplicates are harmless only while tombstones remain.
+// tombstone needs more: no insert still to come may name it. Evaluators
+// name live items only ([List.LastLive], [List.LiveBefore]; never
+// [List.Last] or [List.Before]), and the list frontier of
+// [Store.SetFrontiers] must be a stamp such that every effect still to
+// come was evaluated by a region that had applied every effect stamped at
+// or before it (see [List] for why that converges). Effects delivered
+// twice must not be stamped at or before the frontier either: duplicates
+// are harmless only while tombstones remain.
 package storage

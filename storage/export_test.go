@@ -9,7 +9,7 @@ import (
 // tombstones included, for test failure messages.
 func (s *Store) DebugString() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "last=%v stable=%v\n", s.last, s.stable)
+	fmt.Fprintf(&sb, "last=%v stable=%v list_stable=%v\n", s.last, s.stable, s.listStable)
 	for i := range s.dbs {
 		d := &s.dbs[i]
 		if len(d.keys) == 0 && d.floor.IsZero() {
@@ -60,4 +60,52 @@ func (r *Register) debugString() string {
 		}
 	}
 	return sb.String()
+}
+
+// RecountTombstones counts tombstones by walking every element of the
+// store, for tests of the totals Tombstones keeps as Apply goes.
+func (s *Store) RecountTombstones() TombstoneStats {
+	var t TombstoneStats
+	add := func(n, b int) {
+		t.Count += int64(n)
+		t.Bytes += int64(b)
+	}
+	for i := range s.dbs {
+		for k, o := range s.dbs[i].keys {
+			if !o.Live() {
+				add(1, len(k)+keyTombSize)
+			}
+			switch v := o.val.(type) {
+			case *Register:
+				if !v.Del.IsZero() && !v.Live() {
+					add(1, registerSize)
+				}
+			case *Hash:
+				for f, r := range v.fields {
+					if !r.Live() {
+						add(1, len(f)+fieldTombSize)
+					}
+				}
+			case *Set:
+				for m, r := range v.members {
+					if !r.Live() {
+						add(1, len(m)+fieldTombSize)
+					}
+				}
+			case *ZSet:
+				for m, zm := range v.members {
+					if !zm.reg.Live() {
+						add(1, len(m)+zmemberTombSize)
+					}
+				}
+			case *List:
+				for _, it := range v.items[v.head:] {
+					if !it.alive() {
+						add(1, litemTombSize)
+					}
+				}
+			}
+		}
+	}
+	return t
 }

@@ -21,6 +21,38 @@ import (
 // after its insertion), stays dead for ever, even if a concurrent LSET
 // stamped after the removal reaches it. An item's identity is its insertion;
 // a new value never brings a popped item back.
+//
+// Compaction. A tombstone T goes (compactAt) when both hold:
+//
+//  1. T's removal stamp is at or before the list frontier L
+//     (Store.SetFrontiers). The evaluator names only items live in its view
+//     as references (LastLive, LiveBefore), and L promises that every
+//     effect still to come was evaluated by a region that had applied every
+//     effect stamped at or before L, so T's removal among them: no insert
+//     still to come names T, or any other item that is gone.
+//  2. The item kept right after T (in the order, once the tombstones going
+//     with T are gone) is stamped at or before the stable frontier F, or
+//     there is none. Compaction runs when every effect stamped at or before
+//     F has been applied (SetFrontiers' promise; on one node, after the
+//     batch stamped F), so an insert still to come is stamped after F and
+//     after T's id (which is below T's removal, at or before F): its
+//     larger-id scan stops at that item exactly as it stopped at T, and
+//     lands in the same gap. Without the rule a scan could run on past T's place: with T
+//     (id 5) and T's child W (id 8) after ref R, an insert I (id 7) after R
+//     goes R I T W where T is kept, and R W I where it is gone.
+//
+// Why compacting stores converge: let S be the order a store would have
+// had it never compacted, and S' the order it has. By induction over
+// inserts and compactions, S' is S without the compacted items, and
+// between a compacted item and the next item S' holds there is none S'
+// holds (rule 2 and the argument under it: an insert lands before the
+// first item with a smaller id, which a compacted item always is to an
+// insert still to come, so nothing lands inside a compacted gap; rule 1
+// makes sure an insert's reference is still held). Every store's S is the
+// same (RGA), so every store's live order is the same, and two stores that
+// have applied the same effects and compacted at the same frontiers hold
+// the same tombstones as well. A tombstone that rule 2 holds back goes once
+// F passes the item after it; at most one tombstone per run stays.
 type List struct {
 	items []*litem // items[head:] in order, tombstones included
 	head  int
@@ -35,6 +67,30 @@ type List struct {
 	// batch removes or sets neighbouring items one after the other. It
 	// may be stale (out of range, or moved): it only guides the search.
 	hint int
+	// gc remembers what the last full compaction pass left waiting, so
+	// that a write to a list whose tombstones cannot go yet costs no walk.
+	gc listGC
+}
+
+// listGC is what a list's remaining tombstones wait for. The zero value
+// means "unknown": the next compaction walks the list.
+type listGC struct {
+	// settled is set by a full pass and cleared by every removal.
+	settled bool
+	// list is the smallest removal stamp above the list frontier, zero if
+	// none: a pass is due once the list frontier reaches it.
+	list hlc.Timestamp
+	// stable is the smallest stamp of an item that holds a tombstone back
+	// (rule 2), zero if none: a pass is due once the stable frontier
+	// reaches it.
+	stable hlc.Timestamp
+}
+
+// due reports whether a full pass may drop something.
+func (g *listGC) due(stable, listStable hlc.Timestamp) bool {
+	return !g.settled ||
+		!g.list.IsZero() && !listStable.Less(g.list) ||
+		!g.stable.IsZero() && !stable.Less(g.stable)
 }
 
 type litem struct {
@@ -131,8 +187,11 @@ func (l *List) At(i int) (Item, bool) {
 	return out, found
 }
 
-// Last returns the id of the last item, tombstones included (where RPUSH
-// inserts after), or the zero ItemID for an empty list.
+// Last returns the id of the last item, tombstones included, or the zero
+// ItemID for an empty list.
+//
+// Deprecated: an insertion reference must be a live item, or another region
+// may have compacted it (see List). Use LastLive.
 func (l *List) Last() ItemID {
 	if len(l.items) == l.head {
 		return ItemID{}
@@ -140,14 +199,46 @@ func (l *List) Last() ItemID {
 	return l.items[len(l.items)-1].id
 }
 
-// Before returns the id of the item right before id, tombstones included
-// (where LINSERT BEFORE inserts after), or the zero ItemID at the head.
+// Before returns the id of the item right before id, tombstones included,
+// or the zero ItemID at the head.
+//
+// Deprecated: an insertion reference must be a live item, or another region
+// may have compacted it (see List). Use LiveBefore.
 func (l *List) Before(id ItemID) ItemID {
 	p := l.pos(id)
 	if p <= l.head {
 		return ItemID{}
 	}
 	return l.items[p-1].id
+}
+
+// LastLive returns the id of the last live item, where RPUSH inserts
+// after, or the zero ItemID (the head) when no item is live. Tombstones
+// after that item have smaller ids than any new item, so the new item
+// goes before them, which is the end of the list as commands see it.
+func (l *List) LastLive() ItemID {
+	for j := len(l.items) - 1; j >= l.head; j-- {
+		if it := l.items[j]; it.alive() {
+			return it.id
+		}
+	}
+	return ItemID{}
+}
+
+// LiveBefore returns the id of the last live item before id, where LINSERT
+// BEFORE id inserts after, or the zero ItemID (the head) when there is
+// none. It returns the zero ItemID if id is not in the list.
+func (l *List) LiveBefore(id ItemID) ItemID {
+	p := l.pos(id)
+	if p < 0 {
+		return ItemID{}
+	}
+	for j := p - 1; j >= l.head; j-- {
+		if it := l.items[j]; it.alive() {
+			return it.id
+		}
+	}
+	return ItemID{}
 }
 
 // pos returns the index in l.items of id, or -1. It looks at both ends
@@ -188,8 +279,11 @@ func (l *List) insert(id, ref ItemID, ts hlc.Timestamp, val []byte) {
 	} else {
 		p := l.pos(ref)
 		if p < 0 {
-			// The reference is gone: its removal was stable, so nothing
-			// concurrent with it can still arrive. Append at the tail.
+			// The reference is gone. Under the promises of SetFrontiers
+			// it cannot be (see List): only an evaluator that names a
+			// tombstone, or a frontier given too early, gets here.
+			// Append at the tail, the same in every store that lacks
+			// the reference.
 			p = len(l.items) - 1
 		}
 		j = p + 1
@@ -242,6 +336,7 @@ func (l *List) kill(it *litem, ts hlc.Timestamp) {
 	if !it.reg.Del.Less(ts) {
 		return
 	}
+	l.gc.settled = false
 	if it.alive() {
 		l.live--
 		l.dead++
@@ -286,42 +381,95 @@ func (l *List) stamp() hlc.Timestamp {
 	return s
 }
 
-func (l *List) compact(stable hlc.Timestamp) {
+// compact is compactAt with both frontiers at stable.
+func (l *List) compact(stable hlc.Timestamp) { l.compactAt(stable, stable) }
+
+// compactAt drops the tombstones that the frontiers let go (see List: a
+// tombstone removed at or before listStable, unless the item kept after
+// it is stamped at or after stable). Runs of tombstones at either end go
+// without a walk; the rest takes a walk over the list, skipped while
+// nothing the last walk waited for has happened.
+func (l *List) compactAt(stable, listStable hlc.Timestamp) {
 	if l.dead == 0 {
 		return
 	}
-	gone := func(it *litem) bool { return !it.alive() && !stable.Less(it.reg.Del) }
-	for l.head < len(l.items) && gone(l.items[l.head]) {
-		l.items[l.head] = nil
-		l.head++
-		l.dead--
-	}
+	gone := func(it *litem) bool { return !it.alive() && !listStable.Less(it.reg.Del) }
+	// Nothing follows a run of tombstones at the tail.
 	for n := len(l.items); n > l.head && gone(l.items[n-1]); n-- {
 		l.items[n-1] = nil
 		l.items = l.items[:n-1]
 		l.dead--
 	}
-	if l.dead > 0 {
-		kept := l.items[:l.head]
-		for _, it := range l.items[l.head:] {
-			if gone(it) {
-				l.dead--
-				continue
-			}
-			kept = append(kept, it)
+	// A run at the head goes if the item after it is old (stamped at or
+	// before stable); if that item is recent, the run's last tombstone stays and,
+	// being old itself, lets the others go.
+	k := l.head
+	for k < len(l.items) && gone(l.items[k]) {
+		k++
+	}
+	end := k
+	if k < len(l.items) && stable.Less(l.items[k].id.TS) {
+		end = k - 1
+		if end > l.head && stable.Less(l.items[end].id.TS) {
+			end = l.head // a malformed removal stamped before its insert
 		}
-		clear(l.items[len(kept):])
-		l.items = kept
+	}
+	for ; l.head < end; l.head++ {
+		l.items[l.head] = nil
+		l.dead--
+	}
+	if l.dead > 0 && l.gc.due(stable, listStable) {
+		l.sweep(stable, listStable)
 	}
 	if l.head == len(l.items) {
 		l.items, l.head = nil, 0
+	} else if n := len(l.items) - l.head; l.head >= 64 && l.head > n {
+		// Give back the room that pops at the head left (a queue's
+		// head moves on for ever).
+		items := make([]*litem, n, n+n/4+8)
+		copy(items, l.items[l.head:])
+		l.items, l.head, l.hint = items, 0, 0
 	}
+}
+
+// sweep walks the list from the tail, dropping every tombstone removed at
+// or before listStable whose nearest kept successor is stamped at or
+// before stable (or that has none), and packs the kept items at the end of the
+// slice. It records in l.gc what the tombstones it keeps wait for.
+func (l *List) sweep(stable, listStable hlc.Timestamp) {
+	var g listGC
+	g.settled = true
+	w := len(l.items)
+	guard := true // the nearest item kept after j is old (stamped at or before stable), or there is none
+	var next hlc.Timestamp
+	for j := len(l.items) - 1; j >= l.head; j-- {
+		it := l.items[j]
+		if !it.alive() {
+			if listStable.Less(it.reg.Del) {
+				if g.list.IsZero() || it.reg.Del.Less(g.list) {
+					g.list = it.reg.Del
+				}
+			} else if guard {
+				l.dead--
+				continue
+			} else if g.stable.IsZero() || next.Less(g.stable) {
+				g.stable = next
+			}
+		}
+		w--
+		l.items[w] = it
+		guard = !stable.Less(it.id.TS)
+		next = it.id.TS
+	}
+	clear(l.items[l.head:w])
+	l.head = w
+	l.gc = g
 }
 
 func (l *List) tombstones() bool { return l.dead > 0 }
 
 func (l *List) clone() value {
-	c := &List{live: l.live, dead: l.dead, maxID: l.maxID, items: make([]*litem, 0, len(l.items)-l.head)}
+	c := &List{live: l.live, dead: l.dead, maxID: l.maxID, gc: l.gc, items: make([]*litem, 0, len(l.items)-l.head)}
 	for _, it := range l.items[l.head:] {
 		ci := &litem{id: it.id, reg: *it.reg.cloneReg()}
 		c.items = append(c.items, ci)

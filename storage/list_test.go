@@ -439,22 +439,27 @@ func TestListTombstonesCompacted(t *testing.T) {
 	if !l.tombstones() || l.Last() != listID(t1, 3) {
 		t.Fatalf("tombstones must stay while the removal is not stable (Last = %v)", l.Last())
 	}
-	// The frontier passes t2: the next Apply touching the key compacts it.
+	// The frontier passes t2: the next Apply touching the key compacts it,
+	// but for d, which e (stamped after the frontier) follows: an insert
+	// still to come, stamped between t2 and t3, must stop at d's place.
 	s.SetStable(t2)
 	t3 := listTS(3, 1)
 	listApply(s, listRPush(t3, l.Last(), "e"))
 	l = listRaw(s)
-	if l.tombstones() {
-		t.Fatal("tombstones left after the frontier passed them")
-	}
-	if got, want := len(l.items)-l.head, 2; got != want {
-		t.Fatalf("%d items stored, want %d", got, want)
+	if got, want := len(l.items)-l.head, 3; got != want || l.dead != 1 {
+		t.Fatalf("%d items stored (%d dead), want %d (1 dead)", got, l.dead, want)
 	}
 	if got, want := listValues(t, s), []string{"b", "e"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	if got := l.Last(); got != listID(t3, 0) {
-		t.Fatalf("Last = %v, want e's id", got)
+	if got := l.LastLive(); got != listID(t3, 0) {
+		t.Fatalf("LastLive = %v, want e's id", got)
+	}
+	// Once the frontier passes e, d goes too.
+	s.SetStable(t3)
+	listApply(s, []Effect{listSet(listTS(3, 2), listID(t3, 0), "e")})
+	if l = listRaw(s); l.tombstones() || len(l.items)-l.head != 2 {
+		t.Fatalf("tombstones left after the frontier passed them and their successor: %d items", len(l.items)-l.head)
 	}
 	// A frontier short of a removal keeps that tombstone.
 	t4, t5 := listTS(4, 1), listTS(5, 1)
@@ -584,4 +589,132 @@ func listSeq(from, to int) []int {
 		out = append(out, i)
 	}
 	return out
+}
+
+// TestListCompactionKeepsTombstoneBeforeRecentItem is rule 2 of List's
+// compaction: a tombstone followed by an item stamped after the stable
+// frontier stays, or an insert still to come (stamped after the frontier,
+// before that item) lands on the wrong side of it. R and Z are pushed; W
+// goes after Z, stamped 8, by a region that had not seen Z's removal at 6;
+// I, stamped 7 by a region that had, goes after R. A store that compacts
+// Z once both frontiers pass 6, before I arrives, must end as one that
+// never compacts: R I W.
+func TestListCompactionKeepsTombstoneBeforeRecentItem(t *testing.T) {
+	t1, t6, t7, t8 := listTS(1, 1), listTS(6, 2), listTS(7, 3), listTS(8, 1)
+	r, z := listID(t1, 0), listID(t1, 1)
+	push := listRPush(t1, ItemID{}, "r", "z")
+	remZ := []Effect{listRem(t6, z)}
+	w := []Effect{listIns(listID(t8, 0), z, "w")}
+	i := []Effect{listIns(listID(t7, 0), r, "i")}
+
+	keep := NewStore()
+	listApply(keep, push, remZ, w, i)
+
+	gc := NewStore()
+	listApply(gc, push, remZ, w)
+	gc.SetStable(t6) // every effect up to 6 is applied everywhere; I (7) is not
+	gc.Compact()
+	listApply(gc, i)
+
+	want := []string{"r", "i", "w"}
+	if got := listValues(t, keep); !slices.Equal(got, want) {
+		t.Fatalf("without compaction: got %q, want %q", got, want)
+	}
+	if got := listValues(t, gc); !slices.Equal(got, want) {
+		t.Fatalf("compacted before I arrived: got %q, want %q", got, want)
+	}
+	// Once the frontier passes W, Z goes, and both stores agree on the
+	// merge state too.
+	for _, s := range []*Store{keep, gc} {
+		s.SetStable(t8)
+		s.Compact()
+	}
+	if a, b := listSnapshot(t, keep), listSnapshot(t, gc); !bytes.Equal(a, b) {
+		t.Fatalf("stores differ once the frontier passed every write:\n%s\n%s", keep.DebugString(), gc.DebugString())
+	}
+	if l := listRaw(gc); l.tombstones() {
+		t.Fatal("Z kept after the frontier passed W")
+	}
+}
+
+// TestListFrontierHoldsListTombstones checks that SetFrontiers keeps list
+// tombstones the list frontier has not reached, while the stable frontier
+// compacts other kinds.
+func TestListFrontierHoldsListTombstones(t *testing.T) {
+	t1, t2, t3 := listTS(1, 1), listTS(2, 1), listTS(3, 1)
+	s := NewStore()
+	listApply(s, listRPush(t1, ItemID{}, "a", "b"),
+		[]Effect{{Op: OpHSet, Key: "h", TS: t1, Field: "f", Value: []byte("v")}, {Op: OpHSet, Key: "h", TS: t1, Field: "g", Value: []byte("v")}},
+		[]Effect{listRem(t2, listID(t1, 0)), {Op: OpHDel, Key: "h", TS: t2, Field: "f"}})
+	if got := s.Tombstones().Count; got != 2 {
+		t.Fatalf("Tombstones().Count = %d after two removals, want 2", got)
+	}
+	s.SetFrontiers(t3, t1)
+	s.Compact()
+	if got := s.Tombstones().Count; got != 1 || !listRaw(s).tombstones() {
+		t.Fatalf("Tombstones().Count = %d with the list frontier short of the pop, want 1 (the list's)", got)
+	}
+	if s.Stable() != t3 || s.ListStable() != t1 {
+		t.Fatalf("frontiers = %v, %v; want %v, %v", s.Stable(), s.ListStable(), t3, t1)
+	}
+	// The list frontier is at most the stable one, and never goes back.
+	s.SetFrontiers(t3, listTS(9, 1))
+	if s.ListStable() != t3 {
+		t.Fatalf("ListStable = %v after a list frontier past the stable one, want %v", s.ListStable(), t3)
+	}
+	s.SetFrontiers(t3, t1)
+	if s.ListStable() != t3 {
+		t.Fatal("the list frontier went back")
+	}
+	s.Compact()
+	if got := s.Tombstones().Count; got != 0 {
+		t.Fatalf("Tombstones().Count = %d once both frontiers passed every removal, want 0", got)
+	}
+	// A snapshot keeps both frontiers, in version 2 when they differ.
+	s.SetFrontiers(listTS(5, 1), t3)
+	var buf bytes.Buffer
+	if err := s.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if v := buf.Bytes()[4]; v != 2 {
+		t.Fatalf("snapshot version %d with distinct frontiers, want 2", v)
+	}
+	r, err := ReadSnapshot(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Stable() != s.Stable() || r.ListStable() != s.ListStable() || r.Digest() != s.Digest() {
+		t.Fatalf("restored frontiers %v, %v; want %v, %v", r.Stable(), r.ListStable(), s.Stable(), s.ListStable())
+	}
+}
+
+// TestListLiveReferences checks the references the evaluator takes:
+// LastLive and LiveBefore skip tombstones.
+func TestListLiveReferences(t *testing.T) {
+	t1, t2 := listTS(1, 1), listTS(2, 1)
+	s := NewStore()
+	listApply(s, listRPush(t1, ItemID{}, "a", "b", "c", "d", "e"),
+		[]Effect{listRem(t2, listID(t1, 0)), listRem(t2, listID(t1, 2)), listRem(t2, listID(t1, 3)), listRem(t2, listID(t1, 4))})
+	l := listRaw(s)
+	if got := l.LastLive(); got != listID(t1, 1) {
+		t.Fatalf("LastLive = %v, want b", got)
+	}
+	if got := l.LiveBefore(listID(t1, 4)); got != listID(t1, 1) {
+		t.Fatalf("LiveBefore(e) = %v, want b", got)
+	}
+	if got := l.LiveBefore(listID(t1, 1)); !got.IsZero() {
+		t.Fatalf("LiveBefore(b) = %v, want the head", got)
+	}
+	// RPUSH after the last live item lands at the end of what commands
+	// see, and LINSERT BEFORE b at the head.
+	t3 := listTS(3, 1)
+	listApply(s, listRPush(t3, l.LastLive(), "f"))
+	listApply(s, []Effect{listIns(listID(listTS(4, 1), 0), listRaw(s).LiveBefore(listID(t1, 1)), "x")})
+	if got, want := listValues(t, s), []string{"x", "b", "f"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	listApply(s, []Effect{listRem(listTS(5, 1), listID(t1, 1)), listRem(listTS(5, 1), listID(t3, 0)), listRem(listTS(5, 1), listID(listTS(4, 1), 0))})
+	if got := listRaw(s).LastLive(); !got.IsZero() {
+		t.Fatalf("LastLive of a list of tombstones = %v, want the head", got)
+	}
 }

@@ -46,6 +46,9 @@ type value interface {
 	compact(stable hlc.Timestamp)
 	// tombstones reports whether any removed element is still remembered.
 	tombstones() bool
+	// tombs returns the number of removed elements remembered and an
+	// estimate of the bytes they hold (see TombstoneStats).
+	tombs() (n, bytes int)
 	clone() value
 	encode(e *encoder)
 }
@@ -76,6 +79,10 @@ type Object struct {
 	gen uint64 // Apply batch that last touched the object
 	// inExpires tells whether the key is in its database's expires index.
 	inExpires bool
+	// tombN and tombB are the object's share of the store's
+	// TombstoneStats, as of the last time the store accounted for it.
+	tombN int32
+	tombB int64
 }
 
 // Kind returns the type of the key's value.

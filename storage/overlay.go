@@ -9,13 +9,18 @@ func (s *Store) CopyKey(src *Store, db int, key string) {
 		c := o.Clone()
 		c.gen = 0
 		c.inExpires = false
+		c.tombN, c.tombB = 0, 0
 		if _, had := d.keys[key]; !had {
 			d.scan.Set(scanEntry{scanHash(key), key})
 		}
-		if old := d.keys[key]; old != nil && old.Live() {
-			d.live--
+		if old := d.keys[key]; old != nil {
+			if old.Live() {
+				d.live--
+			}
+			s.account(old, key, true)
 		}
 		d.keys[key] = c
+		s.account(c, key, false)
 		if c.Live() {
 			d.live++
 			if c.TTL.At != 0 {
@@ -36,6 +41,7 @@ func (s *Store) Forget(db int, key string) {
 		if o.Live() {
 			d.live--
 		}
+		s.account(o, key, true)
 		delete(d.keys, key)
 		delete(d.expires, key)
 		d.scan.Delete(scanEntry{scanHash(key), key})

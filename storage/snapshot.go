@@ -12,9 +12,14 @@ import (
 // Snapshot format: "MRDS", a version byte, then sections, then a CRC-32C of
 // everything before it. Keys are written in sorted order so that equal
 // stores give equal bytes.
+//
+// Version 2 adds the list-tombstone frontier after the stable frontier. A
+// store whose two frontiers are equal (one region, SetStable) still writes
+// version 1, which older readers accept; reading version 1 gives equal
+// frontiers.
 const (
 	snapshotMagic   = "MRDS"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 // WriteSnapshot writes the whole store, every element with its stamp and
@@ -46,12 +51,19 @@ func (s *Store) writeState(w io.Writer, logIndexes bool) error {
 		return nil
 	}
 	e.b = append(e.b, snapshotMagic...)
-	e.byte(snapshotVersion)
+	version := byte(1)
+	if s.listStable != s.stable {
+		version = 2
+	}
+	e.byte(version)
 	if logIndexes {
 		e.uvarint(s.index)
 	}
 	e.ts(s.last)
 	e.ts(s.stable)
+	if version >= 2 {
+		e.ts(s.listStable)
+	}
 	for i := range s.dbs {
 		d := &s.dbs[i]
 		e.ts(d.floor)
@@ -105,13 +117,21 @@ func DecodeSnapshot(b []byte) (*Store, error) {
 		return nil, fmt.Errorf("%w: not a snapshot", ErrCorrupt)
 	}
 	d := decoder{b: body[4:]}
-	if v := d.byte(); v == 0 || v > snapshotVersion {
+	v := d.byte()
+	if v == 0 || v > snapshotVersion {
 		return nil, fmt.Errorf("%w: unknown snapshot version %d", ErrCorrupt, v)
 	}
 	s := NewStore()
 	s.index = d.uvarint()
 	s.last = d.ts()
 	s.stable = d.ts()
+	s.listStable = s.stable
+	if v >= 2 {
+		s.listStable = d.ts()
+		if s.stable.Less(s.listStable) {
+			d.fail("list frontier after the stable frontier")
+		}
+	}
 	for i := range s.dbs {
 		db := &s.dbs[i]
 		db.floor = d.ts()
@@ -148,6 +168,7 @@ func DecodeSnapshot(b []byte) (*Store, error) {
 			}
 			db.keys[k] = o
 			db.scan.Set(scanEntry{scanHash(k), k})
+			s.account(o, k, false)
 			if o.Live() {
 				db.live++
 				if o.TTL.At != 0 {

@@ -49,6 +49,13 @@ type Store struct {
 	// stable is the compaction frontier: every effect stamped at or before
 	// it has been applied everywhere, so tombstones up to it may go.
 	stable hlc.Timestamp
+	// listStable, at most stable, is the list-tombstone frontier: every
+	// effect still to come was made by a region that had applied every
+	// effect stamped at or before it (see SetFrontiers).
+	listStable hlc.Timestamp
+	// tombs counts the tombstones every object holds (Object.tombN and
+	// tombB summed), kept up to date as Apply settles the keys it touches.
+	tombs TombstoneStats
 	// last is the largest stamp applied.
 	last hlc.Timestamp
 	// index is the log index of the last applied batch.
@@ -119,17 +126,44 @@ func (s *Store) Index() uint64 { return s.index }
 // store must not hand out stamps below it.
 func (s *Store) LastStamp() hlc.Timestamp { return s.last }
 
-// SetStable moves the compaction frontier forward (never back). In a single
-// region every applied effect is stable at once; across regions it is the
-// causal-stability frontier.
-func (s *Store) SetStable(ts hlc.Timestamp) {
-	if s.stable.Less(ts) {
-		s.stable = ts
+// SetStable moves both compaction frontiers forward to ts (never back):
+// SetFrontiers(ts, ts). That is right in a single region, where every
+// applied effect is stable at once and every command is evaluated on the
+// effects of every command before it. Across regions use SetFrontiers.
+func (s *Store) SetStable(ts hlc.Timestamp) { s.SetFrontiers(ts, ts) }
+
+// SetFrontiers moves the compaction frontiers forward (never back).
+//
+// stable promises that every region has applied every effect stamped at
+// or before it (the causal-stability frontier of the inter-region layer),
+// and that no effect stamped at or before it will be applied again:
+// tombstones and increments up to it may go.
+//
+// listStable (taken as at most stable) promises more, for list
+// tombstones: every effect this store has yet to apply was evaluated by a
+// region that had already applied every effect stamped at or before
+// listStable. The evaluator names only live items as insertion
+// references (see [List.LastLive]), so no insert still to come names an
+// item removed at or before listStable, and such tombstones may go too
+// (see List for the rest of the argument). A zero listStable keeps every
+// list tombstone.
+func (s *Store) SetFrontiers(stable, listStable hlc.Timestamp) {
+	if s.stable.Less(stable) {
+		s.stable = stable
+	}
+	if s.stable.Less(listStable) {
+		listStable = s.stable
+	}
+	if s.listStable.Less(listStable) {
+		s.listStable = listStable
 	}
 }
 
 // Stable returns the compaction frontier.
 func (s *Store) Stable() hlc.Timestamp { return s.stable }
+
+// ListStable returns the list-tombstone frontier (see SetFrontiers).
+func (s *Store) ListStable() hlc.Timestamp { return s.listStable }
 
 // At returns a Reader that judges expiry against now (Unix ms).
 func (s *Store) At(now int64) Reader { return storeReader{s, now} }

@@ -78,11 +78,16 @@ func listItemID(c *Ctx, n int) storage.ItemID {
 // listEmitPush emits the inserts of vals at one end of l (nil: a new
 // list). At the head every item names the head as its reference and a
 // larger sequence puts it first, so LPUSH a b c gives c b a; at the tail
-// each item goes after the previous one.
+// the first item goes after the last live item and each other after the
+// previous one.
+//
+// References are live items only, never tombstones: another region may
+// have compacted a tombstone by the time the insert reaches it (see
+// storage.List and storage.Store.SetFrontiers).
 func listEmitPush(c *Ctx, key []byte, l *storage.List, left bool, vals [][]byte) {
 	var ref storage.ItemID
 	if !left && l != nil {
-		ref = l.Last()
+		ref = l.LastLive()
 	}
 	for i, v := range vals {
 		id := listItemID(c, i)
@@ -462,7 +467,7 @@ func cmdLInsert(c *Ctx, args [][]byte) {
 	}
 	ref := pivotID
 	if before {
-		ref = l.Before(pivotID)
+		ref = l.LiveBefore(pivotID) // a live item, as listEmitPush explains
 	}
 	c.Emit(storage.Effect{Op: storage.OpLInsert, Key: string(key), ID: listItemID(c, 0), Ref: ref, Value: elem})
 
@@ -578,7 +583,9 @@ func cmdRPopLPush(c *Ctx, args [][]byte) { listMove(c, args[1], args[2], false, 
 // listMove is LMOVE and RPOPLPUSH. Every choice is made on the state
 // before the command, also when source and destination are one list: the
 // popped item becomes a tombstone and its copy, a new item, goes after the
-// list's last item (tombstones included) or at the head.
+// list's last live item or at the head. That reference may be the popped
+// item itself (a one-item list): it is live until this very command, so
+// every region applies the insert with the item still there.
 func listMove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) {
 	// >> Operation
 	sl, ok := listWrite(c, src)
