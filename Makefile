@@ -14,7 +14,7 @@ PKG      ?= ./...
 # scripts/run-region.sh).
 PORT     ?= 6379
 HTTP     ?= 127.0.0.1:9121
-# Data of `make run`'s region: $(DATA)/n1..n3.
+# Data of `make run`'s regions: $(DATA)/east/n1..n3 and $(DATA)/west/n1..n3.
 DATA     ?= ./data
 
 .PHONY: build run run-single test vet fmt fmt-check check bench clean proto jepsen
@@ -22,7 +22,8 @@ DATA     ?= ./data
 build:
 	$(GO) build -o $(BIN) .
 
-# A local 3-node region on loopback (RESP 6379-6381); Ctrl-C stops it.
+# Two local 3-node regions on loopback, linked: east (RESP 6379-6381)
+# and west (RESP 6479-6481); Ctrl-C stops them.
 run: build
 	MERIDIAN=$(BIN) DATA=$(DATA) scripts/run-region.sh
 

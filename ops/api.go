@@ -27,12 +27,16 @@ import (
 //	POST /v1/region/bootstrap    BootstrapRequest -> BootstrapRequest
 //	POST /v1/region/join         JoinRequest -> APIResult
 //	POST /v1/region/leave        LeaveRequest -> APIResult
+//	GET  /v1/region/links        LinkReport: the links to peer regions
+//	POST /v1/region/link         LinkRequest -> APIResult
+//	POST /v1/region/unlink       UnlinkRequest -> APIResult
 //
-// Errors are an APIError body with a 4xx or 5xx code. Join and leave run
-// on the leader: a follower forwards them to the leader through its Raft
-// port and relays the answer; 421 Misdirected Request means the request
-// reached a node that does not lead and could not be forwarded (the body
-// names the leader when known), 503 that the region has no leader.
+// Errors are an APIError body with a 4xx or 5xx code. Join, leave, link
+// and unlink run on the leader: a follower forwards them to the leader
+// through its Raft port and relays the answer; 421 Misdirected Request
+// means the request reached a node that does not lead and could not be
+// forwarded (the body names the leader when known), 503 that the region
+// has no leader.
 
 // forwardedHeader marks a request a follower forwarded to the leader, so
 // that it is never forwarded twice.
@@ -138,6 +142,9 @@ func (n *Node) routeAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/region/bootstrap", n.region(n.serveBootstrap))
 	mux.HandleFunc("POST /v1/region/join", n.region(n.serveJoin))
 	mux.HandleFunc("POST /v1/region/leave", n.region(n.serveLeave))
+	mux.HandleFunc("GET /v1/region/links", n.region(n.serveLinks))
+	mux.HandleFunc("POST /v1/region/link", n.region(n.serveLink))
+	mux.HandleFunc("POST /v1/region/unlink", n.region(n.serveUnlink))
 }
 
 // region refuses region requests on a node without Raft.

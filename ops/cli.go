@@ -31,7 +31,8 @@ Usage:
 Commands:
 
 	server     run a node (with --raft: a member of a region; without: a single node)
-	region     form a region and change its members (bootstrap, join, leave, members)
+	region     form a region, change its members, link it to other regions
+	           (bootstrap, join, leave, members, link, unlink, links)
 	status     print a node's role, its region's leader, indexes and members' health
 	version    print the version
 	help       print help for a command

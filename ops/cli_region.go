@@ -31,6 +31,13 @@ Commands:
 	                                 remove a node for good (its id can never join again)
 	members   --http URL [--json]    list the members and their health
 
+	link NAME ADDR[,ADDR...] --id ID [--http URL] [--wait 30s]
+	                                 link a peer region: ship this region's writes
+	                                 to it and merge its writes (run it in both
+	                                 regions); ADDR is a peer node's --link address
+	unlink NAME [--http URL]         stop shipping to a peer region
+	links [--http URL] [--json]      list the peer regions, their connection and lag
+
 URL is a node's --http address, e.g. http://127.0.0.1:9121 (the scheme may
 be left out). --http may name any member: followers forward to the leader.
 Exit status: 0 done, 1 failed (the reason on stderr), 2 bad usage.
@@ -39,8 +46,9 @@ Exit status: 0 done, 1 failed (the reason on stderr), 2 bad usage.
 const statusUsage = `Usage: meridian status [--http URL] [--json]
 
 Prints a node's role, its region's leader, term, commit and applied index,
-and every member's health. --json prints the node's /v1/status and
-/v1/region/members answers as one JSON object.
+every member's health and, for a linked region, each peer region's
+connection and lag. --json prints the node's /v1/status,
+/v1/region/members and /v1/region/links answers as one JSON object.
 
 Flags:
 `
@@ -129,6 +137,12 @@ func runRegion(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		err = c.leave(ctx, rest)
 	case "members":
 		err = c.members(ctx, rest)
+	case "link":
+		err = c.link(ctx, rest)
+	case "unlink":
+		err = c.unlink(ctx, rest)
+	case "links":
+		err = c.links(ctx, rest)
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, regionUsage)
 		return exitOK
@@ -461,6 +475,10 @@ type statusReport struct {
 	Members *MemberList `json:"members,omitempty"`
 	// MembersError says why Members is missing.
 	MembersError string `json:"members_error,omitempty"`
+	// Links are the region's links to peer regions; LinksError says why
+	// they are missing.
+	Links      *LinkReport `json:"links,omitempty"`
+	LinksError string      `json:"links_error,omitempty"`
 }
 
 func (c *cli) status(ctx context.Context, args []string) error {
@@ -486,6 +504,12 @@ func (c *cli) status(ctx context.Context, args []string) error {
 		} else {
 			rep.Members = &ml
 		}
+		var lr LinkReport
+		if err := c.call(ctx, http.MethodGet, b, "/v1/region/links", nil, &lr); err != nil {
+			rep.LinksError = err.Error()
+		} else {
+			rep.Links = &lr
+		}
 	}
 	if *asJSON {
 		return printJSON(c.stdout, rep)
@@ -508,6 +532,9 @@ func (c *cli) status(ctx context.Context, args []string) error {
 	fmt.Fprintf(w, "leader   %s\n", leader)
 	fmt.Fprintf(w, "term     %d\n", st.Term)
 	fmt.Fprintf(w, "index    commit %d, applied %d, last %d\n", st.CommitIndex, st.AppliedIndex, st.LastIndex)
+	if rep.Links != nil && rep.Links.LinkAddr != "" {
+		fmt.Fprintf(w, "link     %s, peer regions: %d\n", rep.Links.LinkAddr, len(rep.Links.Links))
+	}
 	if !st.HasState {
 		fmt.Fprintln(w, "state    none: bootstrap the region or join this node to one")
 	}
@@ -517,9 +544,16 @@ func (c *cli) status(ctx context.Context, args []string) error {
 	fmt.Fprintln(w)
 	if rep.Members == nil {
 		fmt.Fprintf(w, "members  unknown: %s\n", rep.MembersError)
-		return nil
+	} else {
+		printMembers(w, *rep.Members)
 	}
-	printMembers(w, *rep.Members)
+	switch {
+	case rep.Links == nil:
+		fmt.Fprintf(w, "\nlinks    unknown: %s\n", rep.LinksError)
+	case len(rep.Links.Links) > 0:
+		fmt.Fprintln(w)
+		printLinks(w, rep.Links)
+	}
 	return nil
 }
 

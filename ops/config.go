@@ -71,6 +71,33 @@ type Config struct {
 	// endpoint ("pprof").
 	Pprof bool
 
+	// Link is the host:port of the link port ("link"): the gRPC port
+	// that peer regions dial (package interregion). Setting it lets the
+	// region be linked to others (`meridian region link`); every node of
+	// a region needs one, since whichever node leads runs the links.
+	// It needs Raft. Port 0 picks a free port (tests).
+	Link string
+	// LinkToken is the region set's shared secret ("link-token",
+	// best given as MERIDIAN_LINK_TOKEN so that it stays out of process
+	// listings): every region of the set uses the same one, and a peer
+	// presenting another is refused. Required with Link.
+	LinkToken string
+	// LinkTLSCert, LinkTLSKey and LinkTLSCA are PEM files that turn on
+	// mutual TLS on the links ("link-tls-cert", "link-tls-key",
+	// "link-tls-ca"): this region's certificate and key (used as server
+	// and as client) and the CA certificates that sign every region's
+	// certificate. All three or none.
+	LinkTLSCert, LinkTLSKey, LinkTLSCA string
+	// MaxClockOffset is how far ahead of local time a peer region's
+	// stamps may be before they are counted and logged as clock-offset
+	// violations ("max-clock-offset"); they are merged anyway.
+	MaxClockOffset time.Duration
+	// LinkRetainEntries bounds how many Raft log entries a node keeps,
+	// beyond its usual trailing entries, for peer regions that have not
+	// applied them yet ("link-retain-entries"); a peer further behind
+	// catches up by state transfer. Zero means 1,000,000.
+	LinkRetainEntries uint64
+
 	// Wall is the physical clock of the node's HLC and of expiry; nil
 	// means the system clock. Not a setting: tests inject it.
 	Wall hlc.WallClock
@@ -82,7 +109,14 @@ type Config struct {
 	// leader-lease timeouts; zero keeps regional's defaults (1 s, 1 s,
 	// 500 ms). Not a setting: tests shorten it.
 	RaftTimeout time.Duration
+	// LinkTick, if positive, is the links' tick (regional.LinkConfig's
+	// TickInterval); zero keeps the default (100 ms). Not a setting:
+	// tests shorten it.
+	LinkTick time.Duration
 }
+
+// defaultMaxClockOffset is max-clock-offset's default.
+const defaultMaxClockOffset = 500 * time.Millisecond
 
 // Valkey's lower bound of proto-max-bulk-len (config.c).
 const minProtoMaxBulkLen = 1 << 20
@@ -100,6 +134,7 @@ func DefaultConfig() Config {
 		Region:          "default",
 		RegionID:        1,
 		LogLevel:        slog.LevelInfo,
+		MaxClockOffset:  defaultMaxClockOffset,
 	}
 }
 
@@ -200,11 +235,40 @@ func (c *Config) Validate() error {
 			bad("advertise-raft must name an address other nodes can dial (got %q)", c.AdvertiseRaft)
 		}
 	}
+	if c.Link != "" {
+		// An unspecified host (0.0.0.0) is fine: peers dial the
+		// addresses the operator gives `meridian region link`.
+		checkHostPort("link", c.Link)
+		if c.Raft == "" {
+			bad("link needs raft (region mode): only a region can be linked to others")
+		}
+		if c.LinkToken == "" {
+			bad("link-token is required with link: the region set's shared secret, the same in every region (set MERIDIAN_LINK_TOKEN)")
+		}
+	}
+	tlsSet := 0
+	for _, f := range []string{c.LinkTLSCert, c.LinkTLSKey, c.LinkTLSCA} {
+		if f != "" {
+			tlsSet++
+		}
+	}
+	if tlsSet > 0 && tlsSet < 3 {
+		bad("link-tls-cert, link-tls-key and link-tls-ca go together (mutual TLS needs all three)")
+	}
+	if tlsSet > 0 && c.Link == "" {
+		bad("link-tls-cert, link-tls-key and link-tls-ca need link")
+	}
+	if c.MaxClockOffset <= 0 {
+		bad("max-clock-offset must be positive (got %v)", c.MaxClockOffset)
+	}
 	if c.ExpireInterval < 0 {
 		bad("expire interval must not be negative")
 	}
 	if c.RaftTimeout < 0 {
 		bad("raft timeout must not be negative")
+	}
+	if c.LinkTick < 0 {
+		bad("link tick must not be negative")
 	}
 	return errors.Join(errs...)
 }

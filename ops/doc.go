@@ -13,6 +13,10 @@
 //	meridian region join --http http://h1:9121 --node http://h4:9121
 //	meridian region leave --http http://h1:9121 --node-id n4
 //	meridian region members --http http://h2:9121
+//	meridian server --raft ... --link 10.0.0.1:8379 (MERIDIAN_LINK_TOKEN=secret)
+//	meridian region link west 10.1.0.1:8379,10.1.0.2:8379 --id 2 --http http://h1:9121
+//	meridian region unlink west --http http://h1:9121
+//	meridian region links --http http://h1:9121 [--json]
 //	meridian status --http http://h3:9121 [--json]
 //	meridian version
 //	meridian help [command]
@@ -36,6 +40,14 @@
 // only know each other's Raft addresses, so this is how a follower
 // forwards a join or leave to the leader and how GET /v1/region/members
 // asks every member for its status: the CLI may name any member.
+//
+// With --link a region node also listens on a link port (gRPC, package
+// interregion): whichever node leads runs the links to the peer regions
+// recorded in the region's log (`meridian region link`, forwarded to the
+// leader like join), and INFO replication, `meridian status` and
+// /v1/region/links report each peer's connection and lag. The link port
+// checks the region set's token (--link-token) and, with --link-tls-*,
+// mutual TLS.
 //
 // HAZARD: the Raft port, like the HTTP endpoint, has no authentication:
 // anyone who reaches it can change the region's membership (and, through

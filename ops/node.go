@@ -2,6 +2,8 @@ package ops
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meridian-kv/meridian/interregion"
 	"github.com/meridian-kv/meridian/regional"
 	"github.com/meridian-kv/meridian/server"
 	"github.com/meridian-kv/meridian/server/eval"
@@ -177,7 +180,7 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	if n.group != nil {
 		// Messages published on other nodes reach this node's subscribers.
 		n.group.SetPublishHandler(n.srv.DeliverLocal)
-		n.metrics.Registry().MustRegister(newRaftCollector(n.group))
+		n.metrics.Registry().MustRegister(newRaftCollector(n.group), newLinkCollector(n.group))
 	}
 
 	if n.httpLn != nil {
@@ -219,6 +222,9 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 	}
 	if n.group != nil {
 		attrs = append(attrs, "raft", n.group.RaftAddr(), "has_state", n.group.HasState())
+		if a := n.group.LinkAddr(); a != "" {
+			attrs = append(attrs, "link", a, "link_tls", cfg.LinkTLSCert != "")
+		}
 	}
 	log.Info("meridian started", attrs...)
 	if cfg.RequirePass == "" && !isLoopback(cfg.Bind) {
@@ -253,9 +259,20 @@ func (n *Node) openGroup() error {
 	if d := cfg.RaftTimeout; d > 0 {
 		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = d, d, d
 	}
+	if cfg.Link != "" {
+		lc, err := n.linkConfig()
+		if err != nil {
+			n.raftLn.Close()
+			return err
+		}
+		rcfg.Link = lc
+	}
 	g, err := regional.Open(rcfg)
 	if err != nil {
 		n.raftLn.Close()
+		if rcfg.Link != nil {
+			rcfg.Link.Listener.Close()
+		}
 		return err
 	}
 	n.group = g
@@ -276,6 +293,40 @@ func (n *Node) openGroup() error {
 		}
 	}
 	return nil
+}
+
+// linkConfig checks the link's TLS files and listens on the link port.
+func (n *Node) linkConfig() (*regional.LinkConfig, error) {
+	cfg := n.cfg
+	lc := &regional.LinkConfig{
+		Name:           cfg.Region,
+		Token:          cfg.LinkToken,
+		MaxClockOffset: cfg.MaxClockOffset,
+		RetainEntries:  cfg.LinkRetainEntries,
+		Registry:       n.metrics.Registry(),
+		TickInterval:   cfg.LinkTick,
+	}
+	if cfg.LinkTLSCert != "" {
+		// The link loads them each time this node starts leading: a bad
+		// file is reported now rather than at the first election.
+		if _, err := tls.LoadX509KeyPair(cfg.LinkTLSCert, cfg.LinkTLSKey); err != nil {
+			return nil, fmt.Errorf("ops: link-tls-cert/link-tls-key: %w", err)
+		}
+		pem, err := os.ReadFile(cfg.LinkTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("ops: link-tls-ca: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ops: link-tls-ca: no PEM certificate in %s", cfg.LinkTLSCA)
+		}
+		lc.TLS = &interregion.TLSFiles{CertFile: cfg.LinkTLSCert, KeyFile: cfg.LinkTLSKey, CAFile: cfg.LinkTLSCA}
+	}
+	ln, err := net.Listen("tcp", cfg.Link)
+	if err != nil {
+		return nil, fmt.Errorf("ops: listen link: %w", err)
+	}
+	lc.Listener = ln
+	return lc, nil
 }
 
 func (n *Node) fail(err error) {
@@ -304,6 +355,15 @@ func (n *Node) RaftAddr() string {
 		return ""
 	}
 	return n.group.RaftAddr()
+}
+
+// LinkAddr returns the link port's address, or "" without one (or for a
+// single node).
+func (n *Node) LinkAddr() string {
+	if n.group == nil {
+		return ""
+	}
+	return n.group.LinkAddr()
 }
 
 // Group returns the node's Raft group, or nil for a single node.
@@ -438,7 +498,7 @@ func (n *Node) info() []server.InfoSection {
 	if n.group == nil {
 		return []server.InfoSection{{Name: "regional", Lines: lines}}
 	}
-	lines = append(lines, "raft_addr:"+n.group.RaftAddr())
+	lines = append(lines, "raft_addr:"+n.group.RaftAddr(), "link_addr:"+n.group.LinkAddr())
 	return []server.InfoSection{{Name: "regional", Lines: lines}, n.replicationInfo(n.group.Status())}
 }
 

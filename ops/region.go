@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -49,7 +50,69 @@ func (n *Node) replicationInfo(st regional.Status) server.InfoSection {
 	add("raft_last_index", u(st.LastIndex))
 	add("raft_members", strings.Join(ids, ","))
 	add("raft_voters", strconv.Itoa(voters))
+	lines = append(lines, linkInfoLines(n.group.LinkStatus())...)
 	return server.InfoSection{Name: "replication", Lines: lines}
+}
+
+// linkInfoLines are INFO replication's lines on peer regions, one a peer
+// in the style of Valkey's slaveN lines:
+//
+//	linked_regions:1
+//	peer0:name=west,id=2,connected=1,lag_entries=0,lag_seconds=0.120,applied=1234,active=1
+//
+// connected and lag_entries are known on the leader, which runs the
+// links (active=1); a follower reports 0 for both. lag_seconds is how old
+// the peer's newest write merged here is (-1: nothing merged yet);
+// applied is how far this region has merged the peer's log.
+func linkInfoLines(links []regional.LinkStatus) []string {
+	lines := []string{"linked_regions:" + strconv.Itoa(len(links))}
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	for i, l := range links {
+		lines = append(lines, fmt.Sprintf("peer%d:name=%s,id=%d,connected=%s,lag_entries=%d,lag_seconds=%s,applied=%d,active=%s",
+			i, l.Name, l.ID, b(l.Connected), l.LagEntries, formatLagSeconds(l.LagSeconds), l.Applied, b(l.Active)))
+	}
+	return lines
+}
+
+// formatLagSeconds prints a LinkStatus.LagSeconds with millisecond
+// precision, or -1 when nothing was merged yet.
+func formatLagSeconds(v float64) string {
+	if v < 0 {
+		return "-1"
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// linkCollector exports what every node of a region knows of its peer
+// regions: how old the newest merged write of each is and how far its
+// log was merged. The leader's link exports the rest (meridian_interregion_*).
+type linkCollector struct {
+	g            *regional.Group
+	lag, applied *prometheus.Desc
+}
+
+func newLinkCollector(g *regional.Group) *linkCollector {
+	return &linkCollector{
+		g: g,
+		lag: prometheus.NewDesc("meridian_region_link_lag_seconds",
+			"Age of the newest write of the peer region merged here (-1 until one is).", []string{"peer"}, nil),
+		applied: prometheus.NewDesc("meridian_region_link_applied_index",
+			"Highest index of the peer region's log merged here.", []string{"peer"}, nil),
+	}
+}
+
+func (c *linkCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.lag; ch <- c.applied }
+
+func (c *linkCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.g.LinkStatus() {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, l.LagSeconds, l.Name)
+		ch <- prometheus.MustNewConstMetric(c.applied, prometheus.GaugeValue, float64(l.Applied), l.Name)
+	}
 }
 
 // raftCollector exports a region node's Raft numbers. It reads one

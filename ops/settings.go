@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/meridian-kv/meridian/protocol"
 )
@@ -139,6 +140,56 @@ var settings = []setting{
 		set: func(c *Config, v string) error {
 			b, err := parseBool(v)
 			c.BootstrapSingle = b
+			return err
+		},
+	},
+	{
+		name:  "link",
+		usage: "`host:port` of the link port peer regions dial (gRPC); setting it lets the region be linked (needs --raft and --link-token)",
+		get:   func(c *Config) string { return c.Link },
+		set:   func(c *Config, v string) error { c.Link = v; return nil },
+	},
+	{
+		name:  "link-token",
+		usage: "the region set's shared `secret`, the same in every linked region; required with --link (prefer the environment variable)",
+		get:   func(c *Config) string { return c.LinkToken },
+		set:   func(c *Config, v string) error { c.LinkToken = v; return nil },
+	},
+	{
+		name:  "link-tls-cert",
+		usage: "PEM `file` of this region's link certificate (mutual TLS, with --link-tls-key and --link-tls-ca)",
+		get:   func(c *Config) string { return c.LinkTLSCert },
+		set:   func(c *Config, v string) error { c.LinkTLSCert = v; return nil },
+	},
+	{
+		name:  "link-tls-key",
+		usage: "PEM `file` of the key of --link-tls-cert",
+		get:   func(c *Config) string { return c.LinkTLSKey },
+		set:   func(c *Config, v string) error { c.LinkTLSKey = v; return nil },
+	},
+	{
+		name:  "link-tls-ca",
+		usage: "PEM `file` of the CA certificates that sign every linked region's certificate",
+		get:   func(c *Config) string { return c.LinkTLSCA },
+		set:   func(c *Config, v string) error { c.LinkTLSCA = v; return nil },
+	},
+	{
+		name:  "max-clock-offset",
+		usage: "how far ahead of local time a peer region's stamps may be before they are counted and logged (merged anyway); a `duration` such as 500ms",
+		get:   func(c *Config) string { return c.MaxClockOffset.String() },
+		set: func(c *Config, v string) error {
+			d, err := parseDuration(v)
+			c.MaxClockOffset = d
+			return err
+		},
+	},
+	{
+		name:  "link-retain-entries",
+		usage: "most Raft log entries (`n`) kept for peer regions that have not applied them; a peer further behind catches up by state transfer (0: 1000000)",
+		get:   func(c *Config) string { return strconv.FormatUint(c.LinkRetainEntries, 10) },
+		set: func(c *Config, v string) error {
+			n, err := parseIntSetting(v, 0, math.MaxInt64)
+			c.LinkRetainEntries = uint64(n)
 			return err
 		},
 	},
@@ -363,6 +414,23 @@ func formatMemory(n int64) string {
 		return strconv.FormatInt(n>>10, 10) + "kb"
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// parseDuration parses a positive Go duration ("500ms", "2s"); a bare
+// number is milliseconds, as in Valkey's time settings.
+func parseDuration(v string) (time.Duration, error) {
+	s := strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > math.MaxInt64/int64(time.Millisecond) {
+			return 0, fmt.Errorf("%d is out of range", n)
+		}
+		return time.Duration(n) * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 500ms, 2s; a bare number is milliseconds)", v)
+	}
+	return d, nil
 }
 
 // parseBool accepts Valkey's yes/no as well as Go's true/false and 1/0.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // env returns a lookup function over a fixed environment.
@@ -50,6 +51,9 @@ func TestLoadConfigSources(t *testing.T) {
 				"--node-id", "db-4", "--node-num", "40", "--region", "east", "--region-id", "3",
 				"--data-dir", "/tmp/d", "--bootstrap-single",
 				"--log-level", "debug", "--pprof",
+				"--link", "0.0.0.0:8379", "--link-token", "t0ken", "--link-tls-cert", "/c.pem",
+				"--link-tls-key", "/k.pem", "--link-tls-ca", "/ca.pem", "--max-clock-offset", "250ms",
+				"--link-retain-entries", "5000",
 			},
 			want: func(c *Config) {
 				c.Bind, c.Port, c.HTTP = "0.0.0.0", 7000, "127.0.0.1:9999"
@@ -58,6 +62,9 @@ func TestLoadConfigSources(t *testing.T) {
 				c.NodeID, c.NodeNum, c.Region, c.RegionID = "db-4", 40, "east", 3
 				c.DataDir, c.BootstrapSingle = "/tmp/d", true
 				c.LogLevel, c.Pprof = slog.LevelDebug, true
+				c.Link, c.LinkToken = "0.0.0.0:8379", "t0ken"
+				c.LinkTLSCert, c.LinkTLSKey, c.LinkTLSCA = "/c.pem", "/k.pem", "/ca.pem"
+				c.MaxClockOffset, c.LinkRetainEntries = 250*time.Millisecond, 5000
 			},
 		},
 		{
@@ -86,6 +93,16 @@ func TestLoadConfigSources(t *testing.T) {
 			env:  map[string]string{"MERIDIAN_PORT": "7005", "MERIDIAN_REGION_ID": "2"},
 			args: []string{"--port", "7006"},
 			want: func(c *Config) { c.Port, c.RegionID = 7006, 2 },
+		},
+		{
+			// The token is best kept out of the command line.
+			name: "link token from the environment",
+			file: "raft 127.0.0.1:7379\ndata-dir /tmp/d\nlink 127.0.0.1:8379\nmax-clock-offset 2000\n",
+			env:  map[string]string{"MERIDIAN_LINK_TOKEN": "from-env"},
+			want: func(c *Config) {
+				c.Raft, c.DataDir, c.Link, c.LinkToken = "127.0.0.1:7379", "/tmp/d", "127.0.0.1:8379", "from-env"
+				c.MaxClockOffset = 2 * time.Second // a bare number is milliseconds
+			},
 		},
 		{
 			// An empty variable set on purpose clears a setting.
@@ -161,6 +178,13 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "raft everywhere", args: []string{"--raft", ":7379", "--data-dir", "/tmp/d"}, want: "advertise-raft is required"},
 		{name: "bootstrap-single alone", args: []string{"--bootstrap-single"}, want: "bootstrap-single needs raft"},
 		{name: "bad node id", args: []string{"--node-id", "n 1"}, want: "node-id may hold only"},
+		{name: "link without token", args: []string{"--raft", "127.0.0.1:7379", "--data-dir", "/tmp/d", "--link", "127.0.0.1:8379"}, want: "link-token is required with link"},
+		{name: "link without raft", args: []string{"--link", "127.0.0.1:8379", "--link-token", "t"}, want: "link needs raft"},
+		{name: "link not host:port", args: []string{"--raft", "127.0.0.1:7379", "--data-dir", "/tmp/d", "--link", "8379", "--link-token", "t"}, want: "link must be host:port"},
+		{name: "partial link TLS", args: []string{"--raft", "127.0.0.1:7379", "--data-dir", "/tmp/d", "--link", "127.0.0.1:8379", "--link-token", "t", "--link-tls-cert", "/c.pem"}, want: "go together"},
+		{name: "link TLS without link", args: []string{"--link-tls-cert", "/c", "--link-tls-key", "/k", "--link-tls-ca", "/ca"}, want: "need link"},
+		{name: "bad clock offset", args: []string{"--max-clock-offset", "soon"}, usage: true, want: "not a duration"},
+		{name: "zero clock offset", args: []string{"--max-clock-offset", "0"}, want: "max-clock-offset must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
