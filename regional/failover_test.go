@@ -230,6 +230,18 @@ func TestGroupLeaderWithStalledDiskStepsDown(t *testing.T) {
 	if got := do(other.Group, false, "set", "k2", "v2"); got != "+OK\r\n" {
 		t.Fatalf("write after step-down = %q", got)
 	}
+	// While its disk stays stuck the node does not campaign: it never
+	// leads again, and the region keeps taking writes (several election
+	// timeouts pass).
+	for i := range 30 {
+		if c.Nodes[li].Group.Status().Role == "leader" {
+			t.Fatalf("the node with the stalled disk leads again after %d rounds", i)
+		}
+		if got := do(other.Group, false, "set", "k3", "v"); got != "+OK\r\n" {
+			t.Fatalf("write %d while a follower's disk is stalled = %q", i, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func TestGroupMembership(t *testing.T) {
@@ -259,5 +271,38 @@ func TestGroupMembership(t *testing.T) {
 	}
 	if err := leader.Group.Join(nd.ID, nd.Addr); !errors.Is(err, regional.ErrIDReused) {
 		t.Fatalf("rejoin with a removed id: err = %v, want ErrIDReused", err)
+	}
+}
+
+// TestStalledNodeDoesNotCampaign: a node whose log writes are stuck sends
+// no vote requests, even when its election timeout is the shortest in the
+// region: otherwise it steps down, wins again with a log as long as
+// anyone's, fails its first write, and the region takes no writes while
+// its disk is stuck (found by the disk-stall nemesis).
+func TestStalledNodeDoesNotCampaign(t *testing.T) {
+	stalled := &atomic.Bool{}
+	var mu sync.Mutex
+	n := 0
+	c := regionaltest.New(t, 3, regionaltest.Options{OnDisk: true, Tune: func(cfg *regional.Config) {
+		mu.Lock()
+		defer mu.Unlock()
+		cfg.StallTimeout = 300 * time.Millisecond
+		cfg.RequestTimeout = 2 * time.Second
+		if n == 0 {
+			cfg.WrapLogStore = func(ls raft.LogStore) raft.LogStore { return stallStore{ls, stalled} }
+		} else {
+			cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 2*time.Second, 2*time.Second, time.Second
+		}
+		n++
+	}})
+	waitFor(t, "the fast node to lead", func() bool { return c.Nodes[0].Group.IsReadyLeader() })
+	stalled.Store(true)
+	defer stalled.Store(false)
+	do(c.Nodes[0].Group, false, "set", "k", "v") // fails: the leader steps down
+	waitFor(t, "another node to lead", func() bool {
+		return c.Nodes[1].Group.IsReadyLeader() || c.Nodes[2].Group.IsReadyLeader()
+	})
+	if got := do(c.Nodes[1].Group, false, "set", "k2", "v2"); got != "+OK\r\n" {
+		t.Fatalf("write with the stalled node as follower = %q", got)
 	}
 }
