@@ -255,6 +255,8 @@ func (n *Node) openGroup() error {
 		Wall:      cfg.Wall,
 		Logger:    n.log.With("component", "regional"),
 		MaxBulk:   cfg.ProtoMaxBulkLen,
+		// Fault-test builds only: disk stalls on demand (docs/TESTING.md).
+		WrapLogStore: faultWrapLogStore(),
 	}
 	if d := cfg.RaftTimeout; d > 0 {
 		rcfg.HeartbeatTimeout, rcfg.ElectionTimeout, rcfg.LeaderLeaseTimeout = d, d, d

@@ -6,8 +6,10 @@
 // Sub-packages hold the parts: netns (namespaces, partitions, netem),
 // cluster (processes: start, stop, kill -9, pause, clock skew), history
 // (operations and history.jsonl), workload (go-redis clients for the
-// register, counter and set workloads), checker (porcupine linearizability,
-// counter bounds, set loss, convergence) and nemesis (fault schedules).
+// register, counter, set and list-append workloads), checker (porcupine
+// linearizability, counter bounds, set loss, Elle-style list order,
+// convergence), nemesis (fault schedules) and wan (a user-space WAN
+// delay proxy for kernels without tc netem).
 // This package composes them into one run ([Run]) and writes its report.
 //
 // Usage:
@@ -17,6 +19,9 @@
 //	    -jepsen.time=60s -jepsen.nemesis=each                         # what `make jepsen` runs
 //	go test ./tests/jepsen -run 'TestJepsen/register/kill' -jepsen.seed=42   # reproduce one run
 //	go test ./tests/jepsen -run TestRecheck -jepsen.recheck=tests/results/<run>  # re-check a history
+//	go test ./tests/jepsen -run 'TestJepsen$'          # only the register/counter/set matrix
+//	go test ./tests/jepsen -run TestJepsenList         # list-append x every nemesis + membership
+//	go test ./tests/jepsen -run TestJepsenRegionFaults # register x membership churn, disk stall
 //
 // From Go:
 //

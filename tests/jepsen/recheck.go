@@ -37,5 +37,8 @@ func Recheck(dir string) ([]checker.Result, error) {
 	if has[history.FAdd] || has[history.FMembers] {
 		out = append(out, checker.Set(h, checker.SetOptions{Realtime: true}))
 	}
+	if has[history.FAppend] || has[history.FList] {
+		out = append(out, checker.List(h, checker.ListOptions{Realtime: true}))
+	}
 	return out, nil
 }

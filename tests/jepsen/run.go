@@ -40,12 +40,16 @@ type Config struct {
 	Binary string
 	// Mode; empty means Region.
 	Mode Mode
-	// Workload is "register", "counter" or "set".
+	// Workload is "register", "counter", "set" or "list".
 	Workload string
 	// Nemesis lists the fault kinds to draw from; empty means none.
 	Nemesis []nemesis.Kind
 	// Nodes is the region's size; zero means 3.
 	Nodes int
+	// Spares is how many fresh nodes (n4, n5, ... after the region's)
+	// membership churn may add, one per churn step; zero means 2 when
+	// Nemesis has MembershipChurn.
+	Spares int
 	// Duration is how long clients run; zero means 15 s.
 	Duration time.Duration
 	// Hold and Quiet are each fault's window and the healed gap after it;
@@ -114,6 +118,9 @@ func (c *Config) fill() error {
 	if c.Seed == 0 {
 		c.Seed = uint64(time.Now().UnixNano())
 	}
+	if c.Spares == 0 && slices.Contains(c.Nemesis, nemesis.MembershipChurn) {
+		c.Spares = 2
+	}
 	if c.Prefix == "" {
 		c.Prefix = "mjep"
 	}
@@ -140,8 +147,10 @@ func newWorkload(c *Config) (workload.Workload, error) {
 		return workload.NewCounter(workload.CounterOptions{Realtime: true}), nil
 	case "set":
 		return workload.NewSet(workload.SetOptions{Realtime: true}), nil
+	case "list":
+		return workload.NewList(workload.ListOptions{Realtime: true}), nil
 	}
-	return nil, fmt.Errorf("jepsen: unknown workload %q (register, counter, set)", c.Workload)
+	return nil, fmt.Errorf("jepsen: unknown workload %q (register, counter, set, list)", c.Workload)
 }
 
 // nemesisName names a nemesis mix for folder names.
@@ -195,17 +204,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range names {
 		names[i] = fmt.Sprintf("n%d", i+1)
 	}
+	spares := make([]string, cfg.Spares)
+	for i := range spares {
+		spares[i] = fmt.Sprintf("n%d", cfg.Nodes+i+1)
+	}
 	netLog, _ := os.Create(filepath.Join(dir, "netns-commands.log"))
 	if netLog != nil {
 		defer netLog.Close()
 	}
 	nw, err := netns.Create(ctx, netns.Config{Prefix: cfg.Prefix, Subnet: cfg.Subnet,
-		Nodes: netns.DefaultNodes(cfg.Subnet, names...), Logger: fileLogger(netLog)})
+		Nodes: netns.DefaultNodes(cfg.Subnet, append(slices.Clone(names), spares...)...), Logger: fileLogger(netLog)})
 	if err != nil {
 		return nil, err
 	}
 	defer nw.Close()
-	ccfg := cluster.Config{Binary: cfg.Binary, Network: nw, Nodes: names,
+	ccfg := cluster.Config{Binary: cfg.Binary, Network: nw, Nodes: names, Spares: spares,
 		LogDir: filepath.Join(dir, "logs"), DataDir: dataDir}
 	if cfg.Mode == Standalone {
 		ccfg.Args = standaloneArgs
@@ -241,13 +254,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// Clients and nemesis.
-	plan := nemesis.NewPlan(cfg.Seed, nemesis.PlanConfig{Kinds: cfg.Nemesis, Nodes: names,
+	plan := nemesis.NewPlan(cfg.Seed, nemesis.PlanConfig{Kinds: cfg.Nemesis, Nodes: names, Spares: spares,
 		Duration: cfg.Duration, Hold: cfg.Hold, Quiet: cfg.Quiet, Warmup: min(2*time.Second, cfg.Duration/5)})
 	log.Info("plan", "plan", plan.String())
 	rec := history.NewRecorder(time.Now())
 	nem := nemesis.New(nemesis.Env{Network: nw, Processes: cl, Nodes: names, Leader: leader,
 		Ready: ready}, rec.Origin())
-	wcfg := workload.Config{Nodes: names, Addr: cl.RESPAddr, Concurrency: cfg.Concurrency,
+	wcfg := workload.Config{Nodes: names, Addr: cl.RESPAddr, Route: nem.Route, Concurrency: cfg.Concurrency,
 		Seed: int64(cfg.Seed), Policy: cfg.Policy, OpTimeout: cfg.OpTimeout}
 	var wg sync.WaitGroup
 	wg.Go(func() { nem.Run(ctx, plan) })
@@ -264,8 +277,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			log.Warn("no leader after heal", "err", err)
 		}
 	}
+	// After churn the region is not the one it started as: final reads
+	// and convergence ask its members now.
+	members := nem.Members()
+	wcfg.Nodes = members
 	workload.FinalReads(hctx, wcfg, rec, w)
-	rep.Converge = converge(hctx, cl, names, cfg.ConvergeTimeout)
+	rep.Converge = converge(hctx, cl, members, cfg.ConvergeTimeout)
 
 	// Check and report.
 	h := rec.History()
@@ -279,6 +296,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			r.Anomalies = append(r.Anomalies, fmt.Sprintf("%s exited on its own at %s: %s (see logs/%s.log)", c.Node, c.At.Format("15:04:05.000"), c.Err, c.Node))
 		}
 		rep.Results = append(rep.Results, r)
+	}
+	if an := nem.Anomalies(); len(an) > 0 {
+		rep.Results = append(rep.Results, checker.Result{Checker: "nemesis", Valid: checker.Invalid, Anomalies: an})
 	}
 	if healErr != nil {
 		rep.Results = append(rep.Results, checker.Result{Checker: "harness", Valid: checker.Unknown,

@@ -10,6 +10,7 @@
 //	reg := checker.Register(h, checker.RegisterOptions{Dir: runDir, Timeout: time.Minute})
 //	cnt := checker.Counter(h, checker.CounterOptions{Realtime: true})
 //	set := checker.Set(h, checker.SetOptions{Realtime: true})
+//	lst := checker.List(h, checker.ListOptions{Realtime: true})  // list-append, Elle-style
 //	conv := checker.WaitConverged(ctx, nodes, digestOf, 30*time.Second, 200*time.Millisecond)
 //	fmt.Println(reg.Valid, reg.Anomalies, reg.Files) // Files: porcupine HTML of failing keys
 //
@@ -37,7 +38,8 @@ const (
 
 // Result is one checker's verdict on a history.
 type Result struct {
-	// Checker names the checker ("register", "counter", "set", "convergence").
+	// Checker names the checker ("register", "counter", "set", "list",
+	// "convergence").
 	Checker string   `json:"checker"`
 	Valid   Validity `json:"valid"`
 	// Anomalies has one human-readable line per problem found.

@@ -103,7 +103,7 @@ func (c *Cluster) Status(ctx context.Context, node string) (Status, error) {
 func (c *Cluster) Leader(ctx context.Context) (string, Status, error) {
 	best, bestSt := "", Status{}
 	var errs []error
-	for _, n := range c.cfg.Nodes {
+	for _, n := range c.all() {
 		if c.State(n) != Running {
 			continue
 		}

@@ -62,6 +62,10 @@ type Config struct {
 	Network Network
 	// Nodes are the node names; node i (from 0) has node number i+1.
 	Nodes []string
+	// Spares are nodes not started by StartAll nor bootstrapped: fresh
+	// nodes that [Cluster.Join] adds later (membership churn). Spare i
+	// has node number len(Nodes)+i+1. The network must know them.
+	Spares []string
 	// LogDir receives <node>.log. Required.
 	LogDir string
 	// DataDir holds each node's data directory (<DataDir>/<node>) and
@@ -144,9 +148,15 @@ func New(cfg Config) *Cluster {
 // Nodes returns the node names.
 func (c *Cluster) Nodes() []string { return append([]string(nil), c.cfg.Nodes...) }
 
-// Num returns node's number (1-based), or 0 if it is not a node.
+// all returns the nodes and the spares.
+func (c *Cluster) all() []string {
+	return append(append([]string(nil), c.cfg.Nodes...), c.cfg.Spares...)
+}
+
+// Num returns node's number (1-based), or 0 if it is neither a node
+// nor a spare.
 func (c *Cluster) Num(node string) int {
-	for i, n := range c.cfg.Nodes {
+	for i, n := range c.all() {
 		if n == node {
 			return i + 1
 		}
@@ -238,7 +248,8 @@ func (c *Cluster) Start(ctx context.Context, node string) error {
 		args = c.cfg.Args(c, node)
 	}
 	cmd := c.cfg.Network.Command(node, c.cfg.Binary, args...)
-	cmd.Env = append(os.Environ(), "MERIDIAN_FAULT_CLOCK_OFFSET_FILE="+c.ClockFile(node))
+	cmd.Env = append(os.Environ(), "MERIDIAN_FAULT_CLOCK_OFFSET_FILE="+c.ClockFile(node),
+		"MERIDIAN_FAULT_DISK_STALL_FILE="+c.DiskStallFile(node))
 	cmd.Env = append(cmd.Env, c.cfg.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a ^C to the test does not reach it first.
@@ -450,7 +461,7 @@ func (c *Cluster) SetClockOffset(node string, d time.Duration) error {
 // none is left stopped) and waits for them.
 func (c *Cluster) Close() error {
 	var errs []error
-	for _, n := range c.cfg.Nodes {
+	for _, n := range c.all() {
 		if c.State(n) == Stopped {
 			continue
 		}

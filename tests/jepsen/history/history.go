@@ -51,6 +51,8 @@ const (
 //	FAdd      string: the set element added
 //	FRemove   string: the set element removed
 //	FMembers  []string: the members read (nil at invocation)
+//	FAppend   string: the list element appended (RPUSH)
+//	FList     []string: the list read (LRANGE 0 -1; nil at invocation)
 type F string
 
 // The functions of the workloads.
@@ -63,6 +65,8 @@ const (
 	FAdd     F = "add"
 	FRemove  F = "remove"
 	FMembers F = "members"
+	FAppend  F = "append"
+	FList    F = "list"
 )
 
 // Op is one client operation, invocation and outcome together.
@@ -141,11 +145,11 @@ func decodeValue(f F, b json.RawMessage) (any, error) {
 		return nil, nil
 	}
 	switch f {
-	case FRead, FWrite, FAdd, FRemove:
+	case FRead, FWrite, FAdd, FRemove, FAppend:
 		var s string
 		err := json.Unmarshal(b, &s)
 		return s, err
-	case FCAS, FMembers:
+	case FCAS, FMembers, FList:
 		var s []string
 		err := json.Unmarshal(b, &s)
 		return s, err
@@ -278,7 +282,7 @@ func ReadJSONL(r io.Reader) (History, error) {
 	return h, nil
 }
 
-func isRead(f F) bool { return f == FRead || f == FCount || f == FMembers }
+func isRead(f F) bool { return f == FRead || f == FCount || f == FMembers || f == FList }
 
 // Recorder collects ops from many concurrent clients. Its methods are safe
 // for concurrent use.

@@ -35,10 +35,12 @@ func TestRecorderAndJSONL(t *testing.T) {
 	rec.Complete(f, history.OK, int64(7), nil)
 	rec.Complete(rec.Invoke(p, history.FAdd, "s", "e1", "n1"), history.OK, nil, nil)
 	rec.Complete(rec.Invoke(p, history.FMembers, "s", nil, "n1"), history.OK, []string{"e1"}, nil)
+	rec.Complete(rec.Invoke(p, history.FAppend, "l", "a1", "n1"), history.OK, nil, nil)
+	rec.Complete(rec.Invoke(p, history.FList, "l", nil, "n1"), history.OK, []string{"a1"}, nil)
 	rec.Invoke(p, history.FRemove, "s", "e1", "n1")
 
 	h := rec.History()
-	if got, want := h.Counts(), (history.Counts{Total: 17, OK: 11, Fail: 1, Info: 4, Pending: 1}); got != want {
+	if got, want := h.Counts(), (history.Counts{Total: 19, OK: 13, Fail: 1, Info: 4, Pending: 1}); got != want {
 		t.Fatalf("counts = %+v, want %+v", got, want)
 	}
 	for i, op := range h {
@@ -53,8 +55,8 @@ func TestRecorderAndJSONL(t *testing.T) {
 	if err := h.WriteJSONL(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(buf.String(), "\n"); n != 2*17-1 {
-		t.Errorf("%d events, want %d (an invoke per op, a completion per finished op)", n, 2*17-1)
+	if n := strings.Count(buf.String(), "\n"); n != 2*19-1 {
+		t.Errorf("%d events, want %d (an invoke per op, a completion per finished op)", n, 2*19-1)
 	}
 	back, err := history.ReadJSONL(&buf)
 	if err != nil {

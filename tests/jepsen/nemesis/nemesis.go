@@ -1,6 +1,7 @@
 // Package nemesis injects faults on a schedule drawn from a printed seed:
 // partitions (majority/minority halves, an isolated leader, one-way),
-// kill -9 and restart, pause and resume, clock skew, and rolling restarts.
+// kill -9 and restart, pause and resume, clock skew, rolling restarts,
+// and (the [RegionKinds]) membership churn and disk stalls.
 // Faults run one at a time: a fault window, then a quiet window in which
 // every fault is healed, as Jepsen's standard schedules do.
 //
@@ -14,7 +15,9 @@
 //	timeline := n.Timeline()                      // what was done, when, and what failed
 //
 // A plan is pure data: the same seed, kinds and nodes give the same plan.
-// Targets named "leader" are resolved when the step runs.
+// Targets named "leader" are resolved when the step runs, and so are
+// nodes replaced by membership churn: a step aimed at a node that has
+// left the region acts on the node that took its place ([Nemesis.Route]).
 package nemesis
 
 import (
@@ -51,13 +54,39 @@ const (
 	// RollingRestart stops and restarts every node in turn (SIGTERM),
 	// waiting for each to serve again.
 	RollingRestart Kind = "rolling-restart"
+	// MembershipChurn removes a follower for good (`meridian region
+	// leave`) and adds a fresh node with a never-used id (`region join`)
+	// in its place. It needs spare nodes (PlanConfig.Spares) and an
+	// Env.Processes that implements [Membership].
+	MembershipChurn Kind = "membership"
+	// DiskStall blocks every Raft log write of one node (the leader at
+	// the first stall of a plan, then a follower and the leader in
+	// turn) until the window ends, through the faultinject hook
+	// MERIDIAN_FAULT_DISK_STALL_FILE. A stalled leader must step down
+	// (regional.Config.StallTimeout, 5 s) and the region keep serving;
+	// if it is still the leader when the window ends, the timeline
+	// records an anomaly. Its window is at least DiskStallHold. Needs an
+	// Env.Processes that implements [Disks].
+	DiskStall Kind = "disk-stall"
 )
 
-// AllKinds lists every kind, in a fixed order.
+// DiskStallHold is the shortest window of a DiskStall step: the
+// product's StallTimeout (5 s) plus an election, with room to serve
+// under the new leader.
+const DiskStallHold = 10 * time.Second
+
+// AllKinds lists the kinds every workload runs under in the matrix, in
+// a fixed order; "all" means these.
 var AllKinds = []Kind{PartitionHalves, IsolateLeader, PartitionOneWay, Kill, Pause, ClockSkew, RollingRestart}
 
+// RegionKinds are the faults of membership and disks. They are slower
+// (a join waits for catch-up; a stall outlasts StallTimeout) and need
+// more of the environment (spare nodes, a faultinject binary with the
+// disk hook wired), so they are named explicitly, not part of "all".
+var RegionKinds = []Kind{MembershipChurn, DiskStall}
+
 // ParseKinds parses a comma-separated list of kinds; "all" means
-// AllKinds and "none" or "" means no faults.
+// AllKinds and "none" or "" means no faults. RegionKinds must be named.
 func ParseKinds(s string) ([]Kind, error) {
 	switch s {
 	case "all":
@@ -68,8 +97,8 @@ func ParseKinds(s string) ([]Kind, error) {
 	var out []Kind
 	for f := range strings.SplitSeq(s, ",") {
 		k := Kind(strings.TrimSpace(f))
-		if !slices.Contains(AllKinds, k) {
-			return nil, fmt.Errorf("nemesis: unknown fault kind %q (want %v, all or none)", k, AllKinds)
+		if !slices.Contains(AllKinds, k) && !slices.Contains(RegionKinds, k) {
+			return nil, fmt.Errorf("nemesis: unknown fault kind %q (want %v, %v, all or none)", k, AllKinds, RegionKinds)
 		}
 		out = append(out, k)
 	}
@@ -103,6 +132,8 @@ func (s Step) String() string {
 		out += fmt.Sprintf(" %v -/-> %v", s.A, s.B)
 	case ClockSkew:
 		out += fmt.Sprintf(" %v %+v", s.A, s.Skew)
+	case MembershipChurn:
+		out += fmt.Sprintf(" a follower of %v -> %v", s.A, s.B)
 	default:
 		if len(s.A) > 0 {
 			out += fmt.Sprintf(" %v", s.A)
@@ -128,6 +159,10 @@ type PlanConfig struct {
 	Warmup time.Duration
 	// MaxSkew bounds clock skew; zero means 5 s.
 	MaxSkew time.Duration
+	// Spares are nodes not in the region at the start, each used at most
+	// once by a MembershipChurn step (ids are never reused). When none
+	// is left, churn is not drawn.
+	Spares []string
 }
 
 // Plan is a seeded fault schedule.
@@ -157,8 +192,24 @@ func NewPlan(seed uint64, cfg PlanConfig) Plan {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6e656d65736973)) // "nemesis"
 	nodes := slices.Clone(cfg.Nodes)
-	for at := cfg.Warmup; at+cfg.Hold <= cfg.Duration; at += cfg.Hold + cfg.Quiet {
-		s := Step{At: at, Hold: cfg.Hold, Kind: cfg.Kinds[rng.IntN(len(cfg.Kinds))]}
+	spares := slices.Clone(cfg.Spares)
+	stalls := 0
+	for at := cfg.Warmup; ; {
+		kinds := cfg.Kinds
+		if len(spares) == 0 {
+			kinds = slices.DeleteFunc(slices.Clone(kinds), func(k Kind) bool { return k == MembershipChurn })
+		}
+		if len(kinds) == 0 {
+			break
+		}
+		s := Step{At: at, Hold: cfg.Hold, Kind: kinds[rng.IntN(len(kinds))]}
+		if s.Kind == DiskStall {
+			s.Hold = max(s.Hold, DiskStallHold)
+		}
+		if at+s.Hold > cfg.Duration {
+			break
+		}
+		at += s.Hold + cfg.Quiet
 		rng.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 		switch s.Kind {
 		case PartitionHalves:
@@ -183,6 +234,20 @@ func NewPlan(seed uint64, cfg PlanConfig) Plan {
 			s.Skew = s.Skew.Truncate(time.Millisecond)
 		case RollingRestart:
 			s.A = slices.Clone(cfg.Nodes)
+		case MembershipChurn:
+			// A: the candidates to remove, in order (the first that is
+			// not the leader when the step runs); B: the fresh node.
+			s.A = slices.Clone(nodes)
+			s.B = []string{spares[0]}
+			spares = spares[1:]
+		case DiskStall:
+			// The first stall of a plan hits the leader (the case that
+			// must fail over), later ones alternate with a follower.
+			s.A = []string{Leader}
+			if stalls%2 == 1 {
+				s.A = []string{nodes[0]}
+			}
+			stalls++
 		}
 		p.Steps = append(p.Steps, s)
 	}
@@ -256,12 +321,19 @@ type Event struct {
 	Nodes []string      `json:"nodes,omitempty"`
 	What  string        `json:"what"`
 	Err   string        `json:"err,omitempty"`
+	// Anomaly is a misbehaviour of the system under test that the
+	// nemesis itself saw (a stalled leader that did not step down), as
+	// opposed to Err, a fault the harness could not apply.
+	Anomaly string `json:"anomaly,omitempty"`
 }
 
 func (e Event) String() string {
 	s := fmt.Sprintf("%8.2fs %-17s %-5s %s", e.At.Seconds(), e.Kind, e.Phase, e.What)
 	if e.Err != "" {
 		s += "  ERROR: " + e.Err
+	}
+	if e.Anomaly != "" {
+		s += "  ANOMALY: " + e.Anomaly
 	}
 	return s
 }
@@ -277,7 +349,12 @@ type Nemesis struct {
 		killed  map[string]bool
 		paused  map[string]bool
 		skewed  map[string]bool
+		stalled map[string]bool
 		started int
+		// replaced maps a node removed by churn to the node that took
+		// its place; members is the region now, in order.
+		replaced map[string]string
+		members  []string
 	}
 }
 
@@ -288,7 +365,36 @@ func New(env Env, origin time.Time) *Nemesis {
 	n.mu.killed = make(map[string]bool)
 	n.mu.paused = make(map[string]bool)
 	n.mu.skewed = make(map[string]bool)
+	n.mu.stalled = make(map[string]bool)
+	n.mu.replaced = make(map[string]string)
+	n.mu.members = slices.Clone(env.Nodes)
 	return n
+}
+
+// Route returns the node now serving in node's place: node itself, or
+// the node that replaced it (transitively) after membership churn.
+// Clients use it to follow their node's replacement.
+func (n *Nemesis) Route(node string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.routeLocked(node)
+}
+
+func (n *Nemesis) routeLocked(node string) string {
+	for {
+		r, ok := n.mu.replaced[node]
+		if !ok {
+			return node
+		}
+		node = r
+	}
+}
+
+// Members returns the region's members now (Env.Nodes after churn).
+func (n *Nemesis) Members() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.mu.members)
 }
 
 // Timeline returns the events so far.
@@ -306,13 +412,17 @@ func (n *Nemesis) Faults() int {
 }
 
 func (n *Nemesis) record(k Kind, phase string, nodes []string, what string, err error) {
-	e := Event{At: time.Since(n.origin), Kind: k, Phase: phase, Nodes: nodes, What: what}
+	n.recordEvent(Event{Kind: k, Phase: phase, Nodes: nodes, What: what}, err)
+}
+
+func (n *Nemesis) recordEvent(e Event, err error) {
+	e.At = time.Since(n.origin)
 	if err != nil {
 		e.Err = err.Error()
 	}
 	n.mu.Lock()
 	n.mu.events = append(n.mu.events, e)
-	if phase == "start" {
+	if e.Phase == "start" {
 		n.mu.started++
 	}
 	n.mu.Unlock()
@@ -350,10 +460,11 @@ func (n *Nemesis) resolve(ctx context.Context, nodes []string) ([]string, error)
 	out := slices.Clone(nodes)
 	for i, nd := range out {
 		if nd != Leader {
+			out[i] = n.Route(nd)
 			continue
 		}
 		if n.env.Leader == nil {
-			out[i] = n.env.Nodes[0]
+			out[i] = n.Members()[0]
 			continue
 		}
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -368,7 +479,7 @@ func (n *Nemesis) resolve(ctx context.Context, nodes []string) ([]string, error)
 }
 
 func (n *Nemesis) others(nodes []string) []string {
-	return slices.DeleteFunc(slices.Clone(n.env.Nodes), func(s string) bool { return slices.Contains(nodes, s) })
+	return slices.DeleteFunc(n.Members(), func(s string) bool { return slices.Contains(nodes, s) })
 }
 
 // apply runs one step: the fault, its window, its healing.
@@ -378,7 +489,7 @@ func (n *Nemesis) apply(ctx context.Context, s Step) {
 		n.record(s.Kind, "start", nil, "skipped", err)
 		return
 	}
-	b := s.B
+	b, _ := n.resolve(ctx, s.B)
 	switch s.Kind {
 	case PartitionHalves, IsolateLeader, PartitionOneWay:
 		if n.env.Network == nil {
@@ -432,6 +543,12 @@ func (n *Nemesis) apply(ctx context.Context, s Step) {
 		}
 		n.record(s.Kind, "end", a, what, errors.Join(errs...))
 		return
+	case MembershipChurn:
+		n.churn(ctx, s, a, s.B[0])
+		return
+	case DiskStall:
+		n.stall(ctx, s, a[0])
+		return
 	default:
 		n.record(s.Kind, "start", a, "unknown kind", errors.New("nemesis: unknown kind"))
 		return
@@ -474,7 +591,7 @@ func (n *Nemesis) restart(ctx context.Context, node string) error {
 // clocks. Call it after Run, even when Run was cut short.
 func (n *Nemesis) HealAll(ctx context.Context) error {
 	n.mu.Lock()
-	paused, killed, skewed := keys(n.mu.paused), keys(n.mu.killed), keys(n.mu.skewed)
+	paused, killed, skewed, stalled := keys(n.mu.paused), keys(n.mu.killed), keys(n.mu.skewed), keys(n.mu.stalled)
 	n.mu.Unlock()
 	var errs []error
 	if n.env.Network != nil {
@@ -491,8 +608,14 @@ func (n *Nemesis) HealAll(ctx context.Context) error {
 		n.mark(n.mu.skewed, nd, false)
 		errs = append(errs, n.env.Processes.SetClockOffset(nd, 0))
 	}
+	if d, ok := n.env.Processes.(Disks); ok {
+		for _, nd := range stalled {
+			n.mark(n.mu.stalled, nd, false)
+			errs = append(errs, d.SetDiskStall(nd, false))
+		}
+	}
 	err := errors.Join(errs...)
-	n.record("", "heal-all", nil, fmt.Sprintf("heal network; resume %v; restart %v; reset clocks %v", paused, killed, skewed), err)
+	n.record("", "heal-all", nil, fmt.Sprintf("heal network; resume %v; restart %v; reset clocks %v; unstall disks %v", paused, killed, skewed, stalled), err)
 	return err
 }
 

@@ -1,7 +1,8 @@
 // Package workload drives Jepsen-style clients against meridian nodes
 // over RESP (go-redis) and records every operation in a
 // [history.Recorder]: the register (GET/SET/CAS by WATCH+MULTI), counter
-// (INCRBY/GET) and set (SADD/SREM/SMEMBERS) workloads, their final reads,
+// (INCRBY/GET), set (SADD/SREM/SMEMBERS) and list-append (RPUSH/LRANGE)
+// workloads, their final reads,
 // and the DEBUG DIGEST convergence probe.
 //
 // Usage:
@@ -104,6 +105,10 @@ type Config struct {
 	Nodes []string
 	// Addr returns a node's RESP host:port.
 	Addr func(node string) string
+	// Route, if set, returns the node now serving in node's place (after
+	// membership churn replaced it); a client then moves to that node
+	// with a new process id.
+	Route func(node string) string
 	// Concurrency is the number of workers; zero means 2 per node.
 	Concurrency int
 	// Stagger is the mean pause between one worker's ops (uniform in
@@ -177,10 +182,22 @@ func (c *Client) Redis() *redis.Client { return c.rdb }
 // Close closes the connection.
 func (c *Client) Close() error { return c.rdb.Close() }
 
+// follow moves the client to its node's replacement, if any.
+func (c *Client) follow() {
+	if c.cfg.Route == nil {
+		return
+	}
+	if n := c.cfg.Route(c.node); n != c.node {
+		c.node = n
+		c.reset()
+	}
+}
+
 // Write runs a state-changing op: records its invocation with argument
 // value, runs fn within the op timeout, and records the outcome
 // [Classify] gives its error. It returns the outcome.
 func (c *Client) Write(ctx context.Context, f history.F, key string, value any, fn func(ctx context.Context, rdb *redis.Client) error) history.Type {
+	c.follow()
 	op := c.rec.Invoke(c.process, f, key, value, c.node)
 	octx, cancel := context.WithTimeout(ctx, c.cfg.OpTimeout)
 	err := fn(octx, c.rdb)
@@ -199,6 +216,7 @@ func (c *Client) Write(ctx context.Context, f history.F, key string, value any, 
 // leave it out. After an Info read the client takes a new process and
 // connection (its reply may still arrive). final marks it as a final read.
 func (c *Client) Read(ctx context.Context, f history.F, key string, final bool, fn func(ctx context.Context, rdb *redis.Client) (any, error)) (any, history.Type) {
+	c.follow()
 	op := c.rec.Invoke(c.process, f, key, nil, c.node)
 	if final {
 		c.rec.MarkFinal(op)

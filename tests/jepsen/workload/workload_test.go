@@ -119,6 +119,7 @@ func TestWorkloadsOnOneNode(t *testing.T) {
 		workload.NewRegister(workload.RegisterOptions{}),
 		workload.NewCounter(workload.CounterOptions{Realtime: true}),
 		workload.NewSet(workload.SetOptions{Realtime: true}),
+		workload.NewList(workload.ListOptions{Realtime: true}),
 	} {
 		t.Run(w.Name(), func(t *testing.T) {
 			srv := servertest.Start(t)
@@ -153,6 +154,7 @@ func TestWorkloadsFindSplitBrain(t *testing.T) {
 		workload.NewRegister(workload.RegisterOptions{}),
 		workload.NewCounter(workload.CounterOptions{}),
 		workload.NewSet(workload.SetOptions{}),
+		workload.NewList(workload.ListOptions{}),
 	} {
 		t.Run(w.Name(), func(t *testing.T) {
 			a, b := servertest.Start(t), servertest.Start(t)

@@ -1,0 +1,299 @@
+// Package wan makes a TCP path behave like a wide-area link: a proxy that
+// forwards between a listen address and a target, delaying each direction
+// by a configurable one-way delay (plus jitter), and cutting connections
+// on demand. It exists because the harness's kernel may lack sch_netem
+// (`tc qdisc ... netem` fails with "qdisc kind is unknown"); where netem
+// works the harness uses it instead (see [Choose]).
+//
+// The proxy works at the byte-stream level, so it can delay but not drop
+// packets: TCP would retransmit them anyway, and what a region link sees
+// of loss is extra latency and, past a point, a broken connection — which
+// [Proxy.Cut] gives. Byte order is preserved: jitter never reorders data
+// (a chunk is never delivered before the chunk read before it).
+//
+// Usage:
+//
+//	p, err := wan.Listen("10.77.0.1:0", "10.77.0.21:7100",
+//		wan.Shape{Delay: 40 * time.Millisecond, Jitter: 5 * time.Millisecond}, // to the target
+//		wan.Shape{Delay: 40 * time.Millisecond})                               // back
+//	defer p.Close()
+//	peerAddr := p.Addr().String() // give this to the dialer instead of the target
+//	p.SetShape(toTarget, fromTarget)  // applies to data read from now on
+//	p.Cut()                           // close every connection, refuse new ones
+//	p.Heal()                          // accept again
+//
+// Multi-region layout (for the harness's second region): one proxy per
+// remote peer, listening on the control address (reachable from every
+// namespace) and forwarding to the peer's link port; each region's nodes
+// are given the proxies' addresses as their peers' addresses, so every
+// inter-region byte crosses a proxy and intra-region traffic does not.
+package wan
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/meridian-kv/meridian/tests/jepsen/netns"
+)
+
+// Shape is one direction's behaviour.
+type Shape struct {
+	// Delay is added to every chunk of data; Jitter adds a uniform
+	// extra in [0, Jitter) (never negative, so Delay is a lower bound).
+	Delay, Jitter time.Duration
+}
+
+// Method is how the harness shapes WAN traffic.
+type Method string
+
+// The methods.
+const (
+	// Netem shapes packets with tc netem inside the namespaces
+	// (netns.Network.Netem): delay, jitter and loss.
+	Netem Method = "netem"
+	// ProxyMethod routes inter-region connections through a [Proxy]:
+	// delay, jitter and cuts, no packet loss.
+	ProxyMethod Method = "proxy"
+)
+
+// Choose returns Netem if this kernel supports tc netem (probed in a
+// throw-away namespace, see netns.NetemSupported) and ProxyMethod
+// otherwise, with the probe's reason.
+func Choose(ctx context.Context) (Method, error) {
+	ok, err := netns.NetemSupported(ctx)
+	if ok {
+		return Netem, nil
+	}
+	return ProxyMethod, err
+}
+
+// ErrClosed is returned by [Listen]'s accept loop after [Proxy.Close].
+var ErrClosed = errors.New("wan: proxy closed")
+
+// chunkSize bounds one read; a delayed chunk is at most this big.
+const chunkSize = 32 << 10
+
+// queueLen bounds the chunks in flight per direction of a connection:
+// a slow reader back-pressures the writer, as a real link's window does.
+const queueLen = 256
+
+// Proxy forwards TCP connections from its listener to a target. Its
+// methods are safe for concurrent use.
+type Proxy struct {
+	ln     net.Listener
+	target string
+
+	mu struct {
+		sync.Mutex
+		to, from Shape
+		cut      bool
+		closed   bool
+		conns    map[*pair]struct{}
+		rng      *rand.Rand
+	}
+	wg sync.WaitGroup
+}
+
+// Listen starts a proxy listening on addr (host:port, port 0 for any)
+// and forwarding to target, shaping data sent to the target with to and
+// data coming back with from.
+func Listen(addr, target string, to, from Shape) (*Proxy, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{ln: ln, target: target}
+	p.mu.to, p.mu.from = to, from
+	p.mu.conns = make(map[*pair]struct{})
+	p.mu.rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x77616e)) // "wan"
+	p.wg.Go(p.accept)
+	return p, nil
+}
+
+// Addr returns the address the proxy listens on.
+func (p *Proxy) Addr() net.Addr { return p.ln.Addr() }
+
+// SetShape changes both directions' behaviour; it applies to data read
+// after the call (data already queued keeps its delivery time).
+func (p *Proxy) SetShape(to, from Shape) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.to, p.mu.from = to, from
+}
+
+// Cut closes every open connection and makes the proxy close new ones
+// at once, until [Proxy.Heal]: the link is down.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	p.mu.cut = true
+	conns := p.takeConnsLocked()
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+}
+
+// Heal accepts connections again after [Proxy.Cut].
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mu.cut = false
+}
+
+// Close stops the proxy, closes every connection and waits for its
+// goroutines.
+func (p *Proxy) Close() error {
+	p.mu.Lock()
+	if p.mu.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.closed = true
+	conns := p.takeConnsLocked()
+	p.mu.Unlock()
+	err := p.ln.Close()
+	for _, c := range conns {
+		c.close()
+	}
+	p.wg.Wait()
+	return err
+}
+
+func (p *Proxy) takeConnsLocked() []*pair {
+	out := make([]*pair, 0, len(p.mu.conns))
+	for c := range p.mu.conns {
+		out = append(out, c)
+	}
+	clear(p.mu.conns)
+	return out
+}
+
+// delay draws one chunk's delay for a direction.
+func (p *Proxy) delay(toTarget bool) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.mu.from
+	if toTarget {
+		s = p.mu.to
+	}
+	d := s.Delay
+	if s.Jitter > 0 {
+		d += time.Duration(p.mu.rng.Int64N(int64(s.Jitter)))
+	}
+	return d
+}
+
+func (p *Proxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		p.mu.Lock()
+		cut, closed := p.mu.cut, p.mu.closed
+		p.mu.Unlock()
+		if cut || closed {
+			c.Close()
+			continue
+		}
+		p.wg.Go(func() { p.serve(c) })
+	}
+}
+
+// pair is one proxied connection: client side and target side.
+type pair struct {
+	client, target net.Conn
+	once           sync.Once
+}
+
+func (c *pair) close() {
+	c.once.Do(func() {
+		c.client.Close()
+		c.target.Close()
+	})
+}
+
+func (p *Proxy) serve(client net.Conn) {
+	target, err := net.DialTimeout("tcp", p.target, 10*time.Second)
+	if err != nil {
+		client.Close()
+		return
+	}
+	c := &pair{client: client, target: target}
+	p.mu.Lock()
+	if p.mu.cut || p.mu.closed {
+		p.mu.Unlock()
+		c.close()
+		return
+	}
+	p.mu.conns[c] = struct{}{}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(func() { p.pipe(client, target, true) })
+	wg.Go(func() { p.pipe(target, client, false) })
+	wg.Wait()
+	c.close()
+	p.mu.Lock()
+	delete(p.mu.conns, c)
+	p.mu.Unlock()
+}
+
+// chunk is data read at one moment, due for delivery at due.
+type chunk struct {
+	b   []byte
+	due time.Time
+}
+
+// pipe copies src to dst, holding each chunk until its delivery time.
+// Delivery times never decrease, so bytes keep their order. When src ends
+// it half-closes dst once the queue has drained; a write error closes
+// src, so the other side learns the link broke.
+func (p *Proxy) pipe(src, dst net.Conn, toTarget bool) {
+	q := make(chan chunk, queueLen)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ch := range q {
+			if d := time.Until(ch.due); d > 0 {
+				time.Sleep(d)
+			}
+			if _, err := dst.Write(ch.b); err != nil {
+				src.Close()
+				for range q { // drain so the reader is not blocked
+				}
+				return
+			}
+		}
+		if tc, ok := dst.(*net.TCPConn); ok {
+			tc.CloseWrite()
+		} else {
+			dst.Close()
+		}
+	}()
+	var last time.Time
+	for {
+		buf := make([]byte, chunkSize)
+		n, err := src.Read(buf)
+		if n > 0 {
+			due := time.Now().Add(p.delay(toTarget))
+			if due.Before(last) {
+				due = last
+			}
+			last = due
+			q <- chunk{b: buf[:n], due: due}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				dst.Close() // reset or closed by Cut: break the other side too
+			}
+			break
+		}
+	}
+	close(q)
+	<-done
+}
