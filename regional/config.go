@@ -30,8 +30,13 @@ type Config struct {
 	// listener's address.
 	Advertise string
 	// Transport overrides the TCP transport (tests use raft.InmemTransport;
-	// forwarding then goes through Forwarder).
+	// forwarding then goes through Network).
 	Transport raft.Transport
+	// Network carries forwarded requests, promotion probes and pub/sub
+	// between nodes when Transport is set (MemNet in tests). Nil means
+	// TCP to the peers' Raft addresses. The TCP path does not use it: it
+	// multiplexes forwarding on the Raft port.
+	Network Network
 	// Wall is the physical clock; nil means the system clock.
 	Wall hlc.WallClock
 	// Logger receives logs; nil discards them.
@@ -58,8 +63,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxBulk is proto-max-bulk-len for commands that build strings.
 	MaxBulk int64
-	// WrapLogStore, if set, wraps the on-disk log store below the stall
-	// guard (tests inject slow or failing disks with it).
+	// WrapLogStore, if set, wraps the log store: on disk below the stall
+	// guard (tests inject slow or failing disks with it), in memory as is
+	// (tests watch what reaches the log).
 	WrapLogStore func(raft.LogStore) raft.LogStore
 	// Link, if set, lets the region link to other regions (package
 	// interregion): the leader ships the log to peers and merges theirs.
@@ -67,6 +73,16 @@ type Config struct {
 	// NoSync turns off fsync of the log (benchmarks of the CPU path only;
 	// acknowledged writes may be lost on power failure).
 	NoSync bool
+}
+
+// Network connects the nodes of a region for forwarding (mux protocol 'F'
+// on the TCP path) when Config.Transport replaces the TCP transport.
+type Network interface {
+	// Dial connects to the node whose Raft address is addr.
+	Dial(addr string, timeout time.Duration) (net.Conn, error)
+	// Listen starts accepting the connections other nodes Dial to this
+	// node. The node closes the listener when it shuts down.
+	Listen() (net.Listener, error)
 }
 
 func (c *Config) setDefaults() {
@@ -105,6 +121,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Listener == nil && c.Transport == nil {
 		return errors.New("regional: Listener or Transport is required")
+	}
+	if c.Network != nil && c.Transport == nil {
+		return errors.New("regional: Network needs Transport (the TCP transport forwards on the Raft port)")
 	}
 	if c.Region == 0 || c.Node == 0 {
 		return fmt.Errorf("regional: region and node ids must be > 0 (got %d, %d)", c.Region, c.Node)

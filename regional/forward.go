@@ -41,8 +41,10 @@ const (
 )
 
 type forwarder struct {
-	g  *Group
-	mu sync.Mutex
+	g *Group
+	// dial connects to the forwarding port of the node at a Raft address.
+	dial func(addr string, timeout time.Duration) (net.Conn, error)
+	mu   sync.Mutex
 	// conns holds one client connection per leader address.
 	conns  map[raft.ServerAddress]*fwdConn
 	closed bool
@@ -52,8 +54,15 @@ type forwarder struct {
 	served map[net.Conn]struct{}
 }
 
-func newForwarder(g *Group) *forwarder {
-	return &forwarder{g: g, conns: map[raft.ServerAddress]*fwdConn{}, served: map[net.Conn]struct{}{}}
+func newForwarder(g *Group, nw Network) *forwarder {
+	f := &forwarder{g: g, conns: map[raft.ServerAddress]*fwdConn{}, served: map[net.Conn]struct{}{}}
+	f.dial = func(addr string, timeout time.Duration) (net.Conn, error) {
+		return dialProto(addr, muxForward, timeout)
+	}
+	if nw != nil {
+		f.dial = nw.Dial
+	}
+	return f
 }
 
 type fwdConn struct {
@@ -237,7 +246,7 @@ func (f *forwarder) conn(addr raft.ServerAddress) (*fwdConn, error) {
 	if fc := f.conns[addr]; fc != nil && !fc.dead {
 		return fc, nil
 	}
-	c, err := dialProto(string(addr), muxForward, 2*time.Second)
+	c, err := f.dial(string(addr), 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -307,9 +316,15 @@ func (f *forwarder) close() {
 	f.srvWG.Wait()
 }
 
-// serve answers forwarded requests arriving on ln.
+// serve answers forwarded requests arriving on ln until close (which
+// closes ln, also when it runs first).
 func (f *forwarder) serve(ln net.Listener) {
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		ln.Close()
+		return
+	}
 	f.ln = ln
 	f.mu.Unlock()
 	for {

@@ -34,6 +34,8 @@ type Group struct {
 	mux   *mux
 	logs  raft.LogStore
 	bolt  interface{ Close() error }
+	// guard is the on-disk log store's stall guard (nil in memory).
+	guard *stallGuard
 	fwd   *forwarder
 	// links is the node's share of replication between regions, nil
 	// without Config.Link.
@@ -55,7 +57,10 @@ type Group struct {
 	stats groupStats
 	done  chan struct{}
 	wg    sync.WaitGroup
-	close sync.Once
+	// watching is done when watchLeadership has returned (and with it
+	// the evaluator); shutdown waits for it before stopping Raft.
+	watching sync.WaitGroup
+	close    sync.Once
 }
 
 type groupStats struct {
@@ -87,6 +92,9 @@ func Open(cfg Config) (*Group, error) {
 	if cfg.DataDir == "" {
 		mem := raft.NewInmemStore()
 		g.logs, stable = mem, mem
+		if cfg.WrapLogStore != nil {
+			g.logs = cfg.WrapLogStore(mem)
+		}
 		snaps = raft.NewInmemSnapshotStore()
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -130,6 +138,7 @@ func Open(cfg Config) (*Group, error) {
 			return nil, err
 		}
 		g.logs = cache
+		g.guard = guard
 	}
 
 	g.trans = cfg.Transport
@@ -148,7 +157,14 @@ func Open(cfg Config) (*Group, error) {
 			MaxRPCsInFlight: 2,
 		})
 	}
-	g.fwd = newForwarder(g)
+	g.fwd = newForwarder(g, cfg.Network)
+	var fwdLn net.Listener
+	if g.mux == nil && cfg.Network != nil {
+		if fwdLn, err = cfg.Network.Listen(); err != nil {
+			g.closeStores()
+			return nil, fmt.Errorf("regional: forwarding listener: %w", err)
+		}
+	}
 	if cfg.Link != nil {
 		g.logs = &retainingStore{LogStore: g.logs, g: g}
 		g.links = newLinks(g, *cfg.Link)
@@ -160,10 +176,17 @@ func Open(cfg Config) (*Group, error) {
 		}
 	}
 
-	g.raft, err = raft.NewRaft(cfg.raftConfig(), g.fsm, g.logs, stable, snaps, g.trans)
+	var trans raft.Transport = g.trans
+	if _, ok := g.trans.(raft.WithPreVote); ok && g.guard != nil {
+		trans = &campaignGate{Transport: g.trans, stalled: g.guard.isStalled}
+	}
+	g.raft, err = raft.NewRaft(cfg.raftConfig(), g.fsm, g.logs, stable, snaps, trans)
 	if err != nil {
 		if g.links != nil {
 			g.links.gate.close()
+		}
+		if fwdLn != nil {
+			fwdLn.Close()
 		}
 		g.closeStores()
 		return nil, fmt.Errorf("regional: start raft (a corrupt snapshot or log refuses to load): %w", err)
@@ -171,9 +194,11 @@ func Open(cfg Config) (*Group, error) {
 	if g.links != nil {
 		g.wg.Go(func() { g.links.loop(g.done) })
 	}
-	g.wg.Go(g.watchLeadership)
+	g.watching.Go(g.watchLeadership)
 	if g.mux != nil {
 		g.wg.Go(func() { g.fwd.serve(&layer{m: g.mux, ch: g.mux.fwdCh, proto: muxForward}) })
+	} else if fwdLn != nil {
+		g.wg.Go(func() { g.fwd.serve(fwdLn) })
 	}
 	return g, nil
 }
@@ -244,7 +269,11 @@ func (g *Group) becomeLeader() {
 	// left waiting for a noop or barrier the FSM never sees.
 	target := g.raft.CommitIndex()
 	for deadline := time.Now().Add(g.cfg.RequestTimeout); g.raft.AppliedIndex() < target && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+		select {
+		case <-g.done:
+			return
+		case <-time.After(time.Millisecond):
+		}
 	}
 	g.fsm.setApplied(g.raft.AppliedIndex())
 	g.clock.Update(g.storeLastStamp())
@@ -306,6 +335,19 @@ func (g *Group) shutdown(transfer bool) error {
 			}
 		}
 		close(g.done)
+		// Stop the leader's work (post-election barrier, evaluator,
+		// promotions) while Raft still runs, so that every future it
+		// waits for is answered: hashicorp/raft leaves a request still
+		// queued for its main loop unanswered at shutdown
+		// (hashicorp/raft#498), which would hang Close. Bounded, in case
+		// something else holds it up: stopping Raft answers most futures.
+		watched := make(chan struct{})
+		go func() { g.watching.Wait(); close(watched) }()
+		select {
+		case <-watched:
+		case <-time.After(g.cfg.RequestTimeout):
+			g.log.Error("leader work did not stop within the request timeout; stopping raft anyway")
+		}
 		// hashicorp/raft's shutdown waits for its goroutines; do not let a
 		// stuck one (seen rarely in tests) hang the process's shutdown.
 		sd := make(chan error, 1)
@@ -324,6 +366,7 @@ func (g *Group) shutdown(transfer bool) error {
 			c.Close()
 		}
 		g.wg.Wait()
+		<-watched
 		if g.links != nil {
 			g.links.close()
 		}
