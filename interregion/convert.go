@@ -49,7 +49,7 @@ func rowFromPB(row []*pb.Progress) []Progress {
 func shipToPB(m Message) *pb.ShipRequest {
 	req := &pb.ShipRequest{
 		Origin: m.From, First: m.First, Last: m.Last, Closed: tsToPB(m.Closed),
-		Row: rowToPB(m.Row), NeedState: m.Type == MsgNeedState,
+		Row: rowToPB(m.Row), NeedState: m.Type == MsgNeedState, Frontier: tsToPB(m.Frontier),
 	}
 	if m.Type == MsgNeedState {
 		req.Acked = m.Index
@@ -67,7 +67,7 @@ func shipFromPB(req *pb.ShipRequest, to uint32) Message {
 	}
 	m := Message{
 		Type: MsgShip, From: req.GetOrigin(), To: to, First: req.GetFirst(), Last: req.GetLast(),
-		Closed: tsFromPB(req.GetClosed()), Row: rowFromPB(req.GetRow()),
+		Closed: tsFromPB(req.GetClosed()), Row: rowFromPB(req.GetRow()), Frontier: tsFromPB(req.GetFrontier()),
 	}
 	for _, e := range req.GetEntries() {
 		m.Entries = append(m.Entries, ShipEntry{Index: e.GetIndex(), Effects: e.GetEffects()})

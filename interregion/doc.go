@@ -102,11 +102,15 @@
 // what it has applied of Z is closed at or after that stamp. Under a
 // partition between Z and this region, entries of a third region that
 // name Z's new items wait for Z. List tombstones need more than the
-// frontier: RPUSH names the last item even when it is a tombstone, so an
-// insert made before its region compacted a tombstone can reach a region
-// that compacted it already, and land elsewhere there. Until the evaluator
-// stops naming tombstones at or below the frontier and a second, later
-// frontier governs list tombstones, regions should not compact list
-// tombstones (storage's TestMergeConvergesWithCompaction and this
-// package's tests leave lists out of GC for this reason).
+// frontier: an insert names the item it goes after, and a region that
+// compacted that item cannot place it. The evaluator names only live items
+// (storage.List.LastLive), and list tombstones are compacted only behind a
+// second frontier (storage.Store.SetFrontiers): every entry of local
+// origin carries its evaluation frontier (Entry.Frontier: the region had
+// applied every effect stamped at or before it when it evaluated the
+// entry), ShipRequest carries the largest of a batch, a receiver records
+// it per peer (PeerStatus.Frontier) once the entries are applied, and the
+// list frontier is the smallest of those, of the region's own evaluation
+// frontier and of the GC frontier. See storage/list.go for why that
+// converges.
 package interregion

@@ -48,6 +48,13 @@ type Entry struct {
 	// Effects is the storage.AppendEffects encoding of the entry's
 	// effects, or nil.
 	Effects []byte
+	// Frontier, for an entry of local origin, is a stamp such that the
+	// region had applied every effect of every region stamped at or
+	// before it when it evaluated the entry's commands (zero says
+	// nothing). It grows along the log. Peers compact list tombstones
+	// with it (storage.Store.SetFrontiers): no effect still to come from
+	// this region names an item removed at or before it.
+	Frontier hlc.Timestamp
 }
 
 // Log is the local region's committed log, as the shipper reads it.

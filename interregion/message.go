@@ -65,10 +65,12 @@ type Message struct {
 	Now int64
 	// Index: MsgCommitted, MsgConnect, MsgAck, MsgNeedState.
 	Index uint64
-	// First, Last, Entries, Closed: MsgShip.
+	// First, Last, Entries, Closed, Frontier: MsgShip. Frontier is the
+	// largest Entry.Frontier of the origin's entries in [First, Last].
 	First, Last uint64
 	Entries     []ShipEntry
 	Closed      hlc.Timestamp
+	Frontier    hlc.Timestamp
 	// Reject and Hint: MsgAck, MsgStateDone.
 	Reject bool
 	Hint   uint64

@@ -84,6 +84,11 @@ type peer struct {
 	// applying: a batch up to applyingLast is with the Applier.
 	applying     bool
 	applyingLast uint64
+	// frontier is the largest evaluation frontier (Entry.Frontier) of the
+	// peer's entries the region holds: applied by the Applier, or counted
+	// as applied with no effects while no batch was with it.
+	// applyingFrontier is that of the batch with the Applier.
+	frontier, applyingFrontier hlc.Timestamp
 	// fetching: a state transfer from the peer is under way.
 	fetching bool
 }
@@ -91,9 +96,10 @@ type peer struct {
 // span is an accepted part of a peer's log, from the end of the span
 // before it up to last.
 type span struct {
-	last    uint64
-	closed  hlc.Timestamp
-	entries []rentry
+	last     uint64
+	closed   hlc.Timestamp
+	frontier hlc.Timestamp
+	entries  []rentry
 }
 
 // rentry is an accepted entry, decoded.
@@ -160,16 +166,26 @@ type PeerStatus struct {
 	Queued  uint64
 	// NeedState: the peer is told to fetch a state transfer.
 	NeedState bool
+	// Settled is Applied's closed stamp while no batch of the peer is with
+	// the Applier (zero otherwise): the region holds every effect the
+	// peer stamped at or before it. Frontier is the largest evaluation
+	// frontier (Entry.Frontier) of the peer's entries the region holds.
+	// A Stabilizer records both through the log (list tombstone GC).
+	Settled, Frontier hlc.Timestamp
 }
 
 // Status returns the state of every peer, by ascending id.
 func (r *Replica) Status() []PeerStatus {
 	out := make([]PeerStatus, 0, len(r.order))
 	for _, p := range r.order {
-		out = append(out, PeerStatus{
+		st := PeerStatus{
 			ID: p.id, Connected: p.connected, Acked: p.acked, Sent: p.next - 1,
-			Applied: r.applied[p.id], Queued: p.queued, NeedState: p.needState,
-		})
+			Applied: r.applied[p.id], Queued: p.queued, NeedState: p.needState, Frontier: p.frontier,
+		}
+		if !p.applying {
+			st.Settled = st.Applied.Closed
+		}
+		out = append(out, st)
 	}
 	return out
 }
@@ -324,6 +340,7 @@ func (r *Replica) send(p *peer, force bool) bool {
 					size += len(e.Effects)
 				}
 				m.Closed = hlc.Max(m.Closed, e.Stamp)
+				m.Frontier = hlc.Max(m.Frontier, e.Frontier)
 				if r.ownClosed.Less(e.Stamp) {
 					r.ownClosed = e.Stamp
 					r.idleTicks = 0
@@ -400,7 +417,7 @@ func (r *Replica) recvShip(p *peer, m Message) {
 		r.ack(p, false, 0) // a keepalive, or a duplicate
 		return
 	}
-	sp := span{last: m.Last, closed: m.Closed}
+	sp := span{last: m.Last, closed: m.Closed, frontier: m.Frontier}
 	prev := p.queued
 	for _, e := range m.Entries {
 		if e.Index <= p.queued {
@@ -456,6 +473,9 @@ func (r *Replica) release(p *peer) bool {
 		return false
 	}
 	b := Batch{Origin: p.id, First: p.durable + 1, Last: r.applied[p.id].Index, Closed: r.applied[p.id].Closed}
+	// The frontier of a span is known only as a whole: a span released in
+	// part does not move it.
+	var frontier hlc.Timestamp
 	for len(p.held) > 0 {
 		sp := &p.held[0]
 		blocked := slices.IndexFunc(sp.entries, func(e rentry) bool { return !r.depsMet(p.id, e) })
@@ -464,6 +484,7 @@ func (r *Replica) release(p *peer) bool {
 				b.Effects = append(b.Effects, e.effects...)
 			}
 			b.Last, b.Closed = sp.last, hlc.Max(b.Closed, sp.closed)
+			frontier = hlc.Max(frontier, sp.frontier)
 			p.held = p.held[1:]
 			continue
 		}
@@ -485,10 +506,11 @@ func (r *Replica) release(p *peer) bool {
 	if len(b.Effects) == 0 {
 		a.Index, a.Closed = b.Last, hlc.Max(a.Closed, b.Closed)
 		r.applied[p.id] = a
+		p.frontier = hlc.Max(p.frontier, frontier)
 		r.ack(p, false, 0)
 		return true
 	}
-	p.applying, p.applyingLast = true, b.Last
+	p.applying, p.applyingLast, p.applyingFrontier = true, b.Last, frontier
 	r.rd.Apply = append(r.rd.Apply, b)
 	return false
 }
@@ -542,6 +564,7 @@ func (r *Replica) recvApplied(p *peer, m Message) {
 		p.applying = false
 		a := r.applied[p.id]
 		if p.durable >= p.applyingLast {
+			p.frontier = hlc.Max(p.frontier, p.applyingFrontier)
 			r.event(Event{Kind: EventApplied, Peer: p.id, Count: int(min(a.Index-before, 1<<30))})
 			r.ack(p, false, 0)
 		} else {

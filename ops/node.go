@@ -177,6 +177,16 @@ func Start(cfg Config, log *slog.Logger) (*Node, error) {
 		n.exec.Read(func(s *storage.Store) { keys = s.Keys() })
 		return float64(keys)
 	})
+	n.metrics.GaugeFunc("tombstones", "Removed elements and deleted keys held as tombstones until every linked region has applied what they remove.", func() float64 {
+		var st storage.TombstoneStats
+		n.exec.Read(func(s *storage.Store) { st = s.Tombstones() })
+		return float64(st.Count)
+	})
+	n.metrics.GaugeFunc("tombstone_bytes", "Approximate memory held by tombstones.", func() float64 {
+		var st storage.TombstoneStats
+		n.exec.Read(func(s *storage.Store) { st = s.Tombstones() })
+		return float64(st.Bytes)
+	})
 	if n.group != nil {
 		// Messages published on other nodes reach this node's subscribers.
 		n.group.SetPublishHandler(n.srv.DeliverLocal)

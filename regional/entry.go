@@ -87,8 +87,22 @@ type entry struct {
 	retain uint64
 	// links is the new peer set (links entries).
 	links []LinkSpec
+	// frontier is a local entry's evaluation frontier (see
+	// interregion.Entry.Frontier).
+	frontier hlc.Timestamp
+	// marks are a stable entry's records of what the link holds of each
+	// peer (interregion.PeerStatus Settled and Frontier).
+	marks []peerMark
 	// removed is the node id of a removed entry.
 	removed string
+}
+
+// peerMark is what a stable entry records of one peer region: its log is
+// applied here up to stamp settled, and frontier is the largest evaluation
+// frontier of its entries applied here.
+type peerMark struct {
+	region            uint32
+	settled, frontier hlc.Timestamp
 }
 
 // encodeEffectsEntry returns the legacy (entryEffects) entry for a batch of
@@ -137,10 +151,12 @@ func newHeader(f fence) *headerEncoder {
 }
 
 // encodeLocalEntry returns the entry for the region's own effects; closed
-// is the largest stamp they carry (or a heartbeat's stamp).
-func encodeLocalEntry(f fence, closed hlc.Timestamp, effects []storage.Effect) []byte {
+// is the largest stamp they carry (or a heartbeat's stamp), frontier the
+// evaluation frontier.
+func encodeLocalEntry(f fence, closed, frontier hlc.Timestamp, effects []storage.Effect) []byte {
 	h := newHeader(f)
 	h.stamp(closed)
+	h.stamp(frontier)
 	return frame(entryLocal, h, effects, true)
 }
 
@@ -168,10 +184,16 @@ func encodeRemoteEntry(f fence, b *interregion.Batch) []byte {
 
 // encodeStableEntry returns the entry that moves the GC frontier to ts and
 // records that peers need the local log from index retain on.
-func encodeStableEntry(f fence, ts hlc.Timestamp, retain uint64) []byte {
+func encodeStableEntry(f fence, ts hlc.Timestamp, retain uint64, marks []peerMark) []byte {
 	h := newHeader(f)
 	h.stamp(ts)
 	h.uvarint(retain)
+	h.uvarint(uint64(len(marks)))
+	for _, m := range marks {
+		h.uvarint(uint64(m.region))
+		h.stamp(m.settled)
+		h.stamp(m.frontier)
+	}
 	return frame(entryStable, h, nil, false)
 }
 
@@ -317,6 +339,7 @@ func decodeEntry(b []byte) (entry, error) {
 	switch e.kind {
 	case entryLocal:
 		e.stamp = d.stamp()
+		e.frontier = d.stamp()
 		withEffects = true
 	case entryRemote:
 		r := &e.remote
@@ -333,6 +356,10 @@ func decodeEntry(b []byte) (entry, error) {
 	case entryStable:
 		e.stamp = d.stamp()
 		e.retain = d.uvarint()
+		n := d.count(5)
+		for range n {
+			e.marks = append(e.marks, peerMark{region: d.u32(), settled: d.stamp(), frontier: d.stamp()})
+		}
 	case entryLinks:
 		n := d.count(3)
 		for range n {
@@ -344,7 +371,7 @@ func decodeEntry(b []byte) (entry, error) {
 			e.links = append(e.links, l)
 		}
 	}
-	if d.err != nil {
+	if d.err != nil || len(d.b) != 0 {
 		return corrupt("header")
 	}
 	if withEffects {

@@ -29,16 +29,18 @@ func TestEntryRoundTrip(t *testing.T) {
 		Origin: 2, First: 10, Last: 19, Closed: closed, Effects: testEffects(2, 5), State: true,
 		Raise: []interregion.Progress{{Region: 2, Index: 19, Closed: closed}, {Region: 3, Index: 4}},
 	}
+	frontier := hlc.Timestamp{Wall: 1_699_999_999_000, Region: 3, Node: 1}
+	marks := []peerMark{{region: 2, settled: closed, frontier: frontier}, {region: 3}}
 	links := []LinkSpec{{Name: "west", ID: 2, Addrs: []string{"10.0.0.1:7000", "10.0.0.2:7000"}}, {Name: "n", ID: 3, Addrs: []string{"x:1"}}}
 	cases := []struct {
 		name string
 		data []byte
 		want entry
 	}{
-		{"local", encodeLocalEntry(f, closed, testEffects(1, 9)), entry{kind: entryLocal, fence: f, stamp: closed, effects: testEffects(1, 9)}},
-		{"heartbeat", encodeLocalEntry(f, closed, nil), entry{kind: entryLocal, fence: f, stamp: closed}},
+		{"local", encodeLocalEntry(f, closed, frontier, testEffects(1, 9)), entry{kind: entryLocal, fence: f, stamp: closed, frontier: frontier, effects: testEffects(1, 9)}},
+		{"heartbeat", encodeLocalEntry(f, closed, hlc.Timestamp{}, nil), entry{kind: entryLocal, fence: f, stamp: closed}},
 		{"remote", encodeRemoteEntry(f, &batch), entry{kind: entryRemote, fence: f, effects: batch.Effects, remote: batch}},
-		{"stable", encodeStableEntry(f, closed, 42), entry{kind: entryStable, fence: f, stamp: closed, retain: 42}},
+		{"stable", encodeStableEntry(f, closed, 42, marks), entry{kind: entryStable, fence: f, stamp: closed, retain: 42, marks: marks}},
 		{"links", encodeLinksEntry(f, links), entry{kind: entryLinks, fence: f, links: links}},
 		{"legacy effects", encodeEffectsEntry(f, testEffects(1, 9)), entry{kind: entryLocal, fence: f, stamp: testEffects(1, 9)[0].TS, effects: testEffects(1, 9)}},
 	}
@@ -66,9 +68,9 @@ func TestEntryCorruptRefused(t *testing.T) {
 	closed := hlc.Timestamp{Wall: 99, Region: 1, Node: 1}
 	b := interregion.Batch{Origin: 2, First: 1, Last: 1, Closed: closed, Effects: testEffects(2, 5)}
 	for _, data := range [][]byte{
-		encodeLocalEntry(f, closed, testEffects(1, 9)),
+		encodeLocalEntry(f, closed, closed, testEffects(1, 9)),
 		encodeRemoteEntry(f, &b),
-		encodeStableEntry(f, closed, 1),
+		encodeStableEntry(f, closed, 1, []peerMark{{region: 2, settled: closed}}),
 		encodeLinksEntry(f, []LinkSpec{{Name: "w", ID: 2, Addrs: []string{"a:1"}}}),
 	} {
 		for i := range data {
@@ -100,8 +102,8 @@ func TestFSMReplicationState(t *testing.T) {
 	apply(2, encodeRemoteEntry(next(), &interregion.Batch{Origin: 2, First: 1, Last: 5, Closed: closed, Effects: testEffects(2, 1500)}))
 	apply(3, encodeRemoteEntry(next(), &interregion.Batch{Origin: 2, First: 1, Last: 5, Closed: closed, Effects: []storage.Effect{{Op: storage.OpSet, Key: "dup", TS: closed}}}))
 	apply(4, encodeRemoteEntry(next(), &interregion.Batch{Origin: 2, First: 7, Last: 8, Closed: closed, Effects: []storage.Effect{{Op: storage.OpSet, Key: "gap", TS: closed}}}))
-	apply(5, encodeLocalEntry(next(), hlc.Timestamp{Wall: 2100, Region: 1, Node: 1}, testEffects(1, 2100)))
-	apply(6, encodeStableEntry(next(), hlc.Timestamp{Wall: 1200}, 3))
+	apply(5, encodeLocalEntry(next(), hlc.Timestamp{Wall: 2100, Region: 1, Node: 1}, hlc.Timestamp{}, testEffects(1, 2100)))
+	apply(6, encodeStableEntry(next(), hlc.Timestamp{Wall: 1200}, 3, nil))
 	if got := clock.Last(); got.Wall < 2100 {
 		t.Fatalf("clock after merge = %v, want past the merged stamps", got)
 	}

@@ -53,9 +53,10 @@ type sysCall struct {
 	kind byte // entryLocal (a heartbeat), entryRemote, entryStable or entryLinks
 	// batch is the batch of an entryRemote.
 	batch *interregion.Batch
-	// stamp and retain are those of an entryStable.
+	// stamp, retain and marks are those of an entryStable.
 	stamp  hlc.Timestamp
 	retain uint64
+	marks  []peerMark
 	// links is the new peer set of an entryLinks.
 	links []LinkSpec
 }
@@ -106,6 +107,9 @@ type evaluator struct {
 	// remotes holds, by origin, the last merged batch proposed (run
 	// goroutine): it predicts what the FSM will have applied.
 	remotes map[uint32]pendingRemote
+	// frontier is the evaluation frontier of the calls evalAll ran last
+	// (see interregion.Entry.Frontier), taken before it read anything.
+	frontier hlc.Timestamp
 	// slots bounds the batches in flight (group commit): while they are
 	// full, arriving calls wait in `in` and go out together in the next
 	// batch, so load makes entries bigger instead of more numerous.
@@ -329,7 +333,7 @@ func (e *evaluator) proposeSys(c *call, slot bool) {
 		g.fsm.mu.RUnlock()
 		data = encodeRemoteEntry(e.fence, b)
 	case entryStable:
-		data = encodeStableEntry(e.fence, sc.stamp, sc.retain)
+		data = encodeStableEntry(e.fence, sc.stamp, sc.retain, sc.marks)
 	case entryLinks:
 		data = encodeLinksEntry(e.fence, sc.links)
 	}
@@ -343,6 +347,7 @@ func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.E
 	e.ov.base = g.fsm.mu.store
 	e.ov.prune(e.applied.Load())
 	e.ov.now = g.clock.PhysicalNow()
+	e.frontier = g.fsm.mu.repl.evalFrontier()
 	for _, c := range calls {
 		if c.sys != nil {
 			continue // a heartbeat: its stamp is taken at proposal
@@ -428,7 +433,7 @@ func (e *evaluator) propose(calls []*call, effects []storage.Effect, slot bool) 
 		closed = hlc.Max(closed, e.g.clock.Now())
 	}
 	e.fence.seq++
-	e.proposeEntry(calls, encodeLocalEntry(e.fence, closed, effects), slot)
+	e.proposeEntry(calls, encodeLocalEntry(e.fence, closed, e.frontier, effects), slot)
 }
 
 // proposeEntry proposes data (the next fenced entry), or a leadership

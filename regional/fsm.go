@@ -80,9 +80,45 @@ type replState struct {
 	// fenced lists the indexes of local entries the fence refused, which
 	// must not be shipped (the most recent maxFenced).
 	fenced []uint64
+	// peerFrontiers holds, for each peer, the largest evaluation frontier
+	// of its entries the region holds (stable entries record them).
+	peerFrontiers map[uint32]hlc.Timestamp
+}
+
+// evalFrontier returns the region's evaluation frontier: every effect of
+// every linked region stamped at or before it is applied (the smallest
+// closed stamp applied of any peer; zero if one has none, or without
+// links). What the evaluator reads covers at least this.
+func (r *replState) evalFrontier() hlc.Timestamp {
+	var out hlc.Timestamp
+	for i, l := range r.links {
+		c := r.applied[l.ID].Closed
+		if i == 0 || c.Less(out) {
+			out = c
+		}
+	}
+	return out
+}
+
+// listFrontier returns how far list tombstones may be compacted: every
+// effect the region has yet to apply was evaluated by a region that had
+// applied everything up to it. The region's own later entries read at
+// least its evaluation frontier; a peer's, at least the frontier of its
+// entries applied here (storage.Store.SetFrontiers).
+func (r *replState) listFrontier() hlc.Timestamp {
+	out := hlc.Min(r.stable, r.evalFrontier())
+	for _, l := range r.links {
+		out = hlc.Min(out, r.peerFrontiers[l.ID])
+	}
+	return out
 }
 
 const maxFenced = 4096
+
+// compactEvery: a stable entry whose index is a multiple of it sweeps the
+// whole store for tombstones behind the frontiers (a walk of every key,
+// about 3 s per million keys: rare on purpose).
+const compactEvery = 128
 
 var (
 	_ raft.FSM         = (*fsm)(nil)
@@ -94,6 +130,7 @@ func newFSM(clock *hlc.Clock, log *slog.Logger) *fsm {
 	f.mu.store = storage.NewStore()
 	f.mu.removed = map[string]bool{}
 	f.mu.repl.applied = map[uint32]interregion.Progress{}
+	f.mu.repl.peerFrontiers = map[uint32]hlc.Timestamp{}
 	f.appliedCond = sync.NewCond(&f.appliedMu)
 	return f
 }
@@ -204,8 +241,25 @@ func (f *fsm) applyLocked(index uint64, e *entry) interface{} {
 		f.clock.Update(maxTS)
 	case entryStable:
 		r.stable = hlc.Max(r.stable, e.stamp)
-		f.mu.store.SetStable(r.stable)
 		r.retain = e.retain
+		for _, m := range e.marks {
+			if !slices.ContainsFunc(r.links, func(l LinkSpec) bool { return l.ID == m.region }) {
+				continue
+			}
+			// The link counts a peer's runs with no effects as applied
+			// without a log entry: the mark moves the closed stamp over
+			// them (no effect lies between, so the record stays true).
+			a := r.applied[m.region]
+			a.Region, a.Closed = m.region, hlc.Max(a.Closed, m.settled)
+			r.applied[m.region] = a
+			r.peerFrontiers[m.region] = hlc.Max(r.peerFrontiers[m.region], m.frontier)
+		}
+		f.mu.store.SetFrontiers(r.stable, r.listFrontier())
+		if index%compactEvery == 0 {
+			// Compaction happens as keys are written; keys never written
+			// again are swept here, at the same entry on every node.
+			f.mu.store.Compact()
+		}
 	case entryLinks:
 		r.links = e.links
 		f.linksChanged.Store(true)
@@ -333,6 +387,16 @@ func (r *replState) encode(h *headerEncoder) {
 	for _, i := range r.fenced {
 		h.uvarint(i)
 	}
+	ids = ids[:0]
+	for id := range r.peerFrontiers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	h.uvarint(uint64(len(ids)))
+	for _, id := range ids {
+		h.uvarint(uint64(id))
+		h.stamp(r.peerFrontiers[id])
+	}
 }
 
 func (r *replState) decode(d *headerDecoder) {
@@ -358,6 +422,11 @@ func (r *replState) decode(d *headerDecoder) {
 	for range n {
 		r.fenced = append(r.fenced, d.uvarint())
 	}
+	n = d.count(5)
+	for range n {
+		id := d.u32()
+		r.peerFrontiers[id] = d.stamp()
+	}
 }
 
 // Restore replaces the store with a snapshot. A corrupt snapshot returns
@@ -371,7 +440,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	var (
 		last    fence
 		removed = map[string]bool{}
-		repl    = replState{applied: map[uint32]interregion.Progress{}}
+		repl    = replState{applied: map[uint32]interregion.Progress{}, peerFrontiers: map[uint32]hlc.Timestamp{}}
 	)
 	bad := func() error {
 		return fmt.Errorf("regional: restore snapshot: bad header: %w", storage.ErrCorrupt)

@@ -466,7 +466,7 @@ func (r *regionLink) ReadCommitted(from uint64, maxN int) ([]interregion.Entry, 
 				if err != nil {
 					return nil, fmt.Errorf("regional: log entry %d: %w", i, err)
 				}
-				en.Origin, en.Stamp, en.Effects = g.cfg.Region, e.stamp, e.raw
+				en.Origin, en.Stamp, en.Effects, en.Frontier = g.cfg.Region, e.stamp, e.raw, e.frontier
 			}
 		}
 		out = append(out, en)
@@ -528,17 +528,20 @@ func (r *regionLink) Applied(origin uint32) interregion.Progress {
 }
 
 // SetStable implements interregion.Stabilizer: the frontier goes through
-// the log with the lowest local index a peer still needs.
+// the log with the lowest local index a peer still needs, and what the
+// link holds of each peer (for the list frontier, see replState).
 func (r *regionLink) SetStable(ctx context.Context, ts hlc.Timestamp) error {
 	var retain uint64
+	var marks []peerMark
 	if link := r.l.current(); link != nil {
 		for _, p := range link.Status() {
 			if need := p.Acked + 1; retain == 0 || need < retain {
 				retain = need
 			}
+			marks = append(marks, peerMark{region: p.ID, settled: p.Settled, frontier: p.Frontier})
 		}
 	}
-	return r.propose(ctx, &sysCall{kind: entryStable, stamp: ts, retain: retain})
+	return r.propose(ctx, &sysCall{kind: entryStable, stamp: ts, retain: retain, marks: marks})
 }
 
 // Export implements interregion.Exporter from a copy of the store taken

@@ -354,8 +354,12 @@ type ShipRequest struct {
 	// first log index: the receiver must call StateTransfer, unless it has
 	// applied more of the origin's log than acked (a transfer whose
 	// acknowledgement the origin has not got yet).
-	NeedState     bool   `protobuf:"varint,7,opt,name=need_state,json=needState,proto3" json:"need_state,omitempty"`
-	Acked         uint64 `protobuf:"varint,8,opt,name=acked,proto3" json:"acked,omitempty"`
+	NeedState bool   `protobuf:"varint,7,opt,name=need_state,json=needState,proto3" json:"need_state,omitempty"`
+	Acked     uint64 `protobuf:"varint,8,opt,name=acked,proto3" json:"acked,omitempty"`
+	// frontier is the largest evaluation frontier of the origin's entries
+	// in [first, last]: the origin had applied every effect of every region
+	// stamped at or before it when it evaluated them (list tombstone GC).
+	Frontier      *Timestamp `protobuf:"bytes,9,opt,name=frontier,proto3" json:"frontier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -444,6 +448,13 @@ func (x *ShipRequest) GetAcked() uint64 {
 		return x.Acked
 	}
 	return 0
+}
+
+func (x *ShipRequest) GetFrontier() *Timestamp {
+	if x != nil {
+		return x.Frontier
+	}
+	return nil
 }
 
 type ShipAck struct {
@@ -669,7 +680,7 @@ const file_interregion_proto_rawDesc = "" +
 	"\x03row\x18\x04 \x03(\v2!.meridian.interregion.v1.ProgressR\x03row\"7\n" +
 	"\x05Entry\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x18\n" +
-	"\aeffects\x18\x02 \x01(\fR\aeffects\"\xaf\x02\n" +
+	"\aeffects\x18\x02 \x01(\fR\aeffects\"\xef\x02\n" +
 	"\vShipRequest\x12\x16\n" +
 	"\x06origin\x18\x01 \x01(\rR\x06origin\x12\x14\n" +
 	"\x05first\x18\x02 \x01(\x04R\x05first\x12\x12\n" +
@@ -679,7 +690,8 @@ const file_interregion_proto_rawDesc = "" +
 	"\x03row\x18\x06 \x03(\v2!.meridian.interregion.v1.ProgressR\x03row\x12\x1d\n" +
 	"\n" +
 	"need_state\x18\a \x01(\bR\tneedState\x12\x14\n" +
-	"\x05acked\x18\b \x01(\x04R\x05acked\"\x9c\x01\n" +
+	"\x05acked\x18\b \x01(\x04R\x05acked\x12>\n" +
+	"\bfrontier\x18\t \x01(\v2\".meridian.interregion.v1.TimestampR\bfrontier\"\x9c\x01\n" +
 	"\aShipAck\x12\x16\n" +
 	"\x06region\x18\x01 \x01(\rR\x06region\x12\x18\n" +
 	"\aapplied\x18\x02 \x01(\x04R\aapplied\x12\x16\n" +
@@ -730,19 +742,20 @@ var file_interregion_proto_depIdxs = []int32{
 	4,  // 3: meridian.interregion.v1.ShipRequest.entries:type_name -> meridian.interregion.v1.Entry
 	0,  // 4: meridian.interregion.v1.ShipRequest.closed:type_name -> meridian.interregion.v1.Timestamp
 	1,  // 5: meridian.interregion.v1.ShipRequest.row:type_name -> meridian.interregion.v1.Progress
-	1,  // 6: meridian.interregion.v1.ShipAck.row:type_name -> meridian.interregion.v1.Progress
-	1,  // 7: meridian.interregion.v1.StateChunk.row:type_name -> meridian.interregion.v1.Progress
-	2,  // 8: meridian.interregion.v1.Link.Hello:input_type -> meridian.interregion.v1.HelloRequest
-	5,  // 9: meridian.interregion.v1.Link.Ship:input_type -> meridian.interregion.v1.ShipRequest
-	7,  // 10: meridian.interregion.v1.Link.StateTransfer:input_type -> meridian.interregion.v1.StateRequest
-	3,  // 11: meridian.interregion.v1.Link.Hello:output_type -> meridian.interregion.v1.HelloReply
-	6,  // 12: meridian.interregion.v1.Link.Ship:output_type -> meridian.interregion.v1.ShipAck
-	8,  // 13: meridian.interregion.v1.Link.StateTransfer:output_type -> meridian.interregion.v1.StateChunk
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	0,  // 6: meridian.interregion.v1.ShipRequest.frontier:type_name -> meridian.interregion.v1.Timestamp
+	1,  // 7: meridian.interregion.v1.ShipAck.row:type_name -> meridian.interregion.v1.Progress
+	1,  // 8: meridian.interregion.v1.StateChunk.row:type_name -> meridian.interregion.v1.Progress
+	2,  // 9: meridian.interregion.v1.Link.Hello:input_type -> meridian.interregion.v1.HelloRequest
+	5,  // 10: meridian.interregion.v1.Link.Ship:input_type -> meridian.interregion.v1.ShipRequest
+	7,  // 11: meridian.interregion.v1.Link.StateTransfer:input_type -> meridian.interregion.v1.StateRequest
+	3,  // 12: meridian.interregion.v1.Link.Hello:output_type -> meridian.interregion.v1.HelloReply
+	6,  // 13: meridian.interregion.v1.Link.Ship:output_type -> meridian.interregion.v1.ShipAck
+	8,  // 14: meridian.interregion.v1.Link.StateTransfer:output_type -> meridian.interregion.v1.StateChunk
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_interregion_proto_init() }

@@ -209,3 +209,11 @@ func (c *Clock) Last() Timestamp {
 
 // Region returns the region id the clock stamps its events with.
 func (c *Clock) Region() uint32 { return c.region }
+
+// Min returns the smaller of t and u.
+func Min(t, u Timestamp) Timestamp {
+	if u.Less(t) {
+		return u
+	}
+	return t
+}
