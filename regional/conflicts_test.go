@@ -539,11 +539,6 @@ func TestConflictWatch(t *testing.T) {
 // added concurrently in another region, earlier by the clocks, survives,
 // as per-element last-writer-wins says.
 func TestConflictRemoveLastElement(t *testing.T) {
-	t.Skip("BUG (server/eval): a command that empties a key emits a key-level " +
-		"delete (Ctx.Delete: hash.go HDEL, set.go SREM, zset.go ZREM, list.go pops), " +
-		"whose floor also kills elements another region added concurrently, " +
-		"earlier by the clocks, that the command never saw (a job pushed in " +
-		"west is lost when east pops the last job)")
 	w := newWorld(t, worldOptions{}, "east", "west")
 	w.must(t, "east", "1", "HSET", "h", "f1", "a")
 	w.must(t, "east", "1", "SADD", "s", "m1")

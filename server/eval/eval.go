@@ -206,3 +206,12 @@ func (c *Ctx) checkKind(o *storage.Object, kind storage.Kind) (*storage.Object, 
 func (c *Ctx) Delete(key []byte) {
 	c.Emit(storage.Effect{Op: storage.OpDel, Key: string(key)})
 }
+
+// Emptied records that a command removed the last element of key (after
+// emitting the removals): readers see no key (an object with no live
+// element is none) and its TTL goes, as in Valkey. It is not a key-level
+// delete: elements another region adds concurrently, unseen here, survive
+// the merge (docs/CONFLICTS.md, "Removing the last element").
+func (c *Ctx) Emptied(key []byte) {
+	c.Emit(storage.Effect{Op: storage.OpExpire, Key: string(key), Int: 0})
+}

@@ -209,7 +209,7 @@ func cmdHDel(c *Ctx, args [][]byte) {
 			}
 		}
 		if deleted > 0 && deleted == h.Len() {
-			c.Delete(args[1]) // the last field went: the key (and its TTL) goes
+			c.Emptied(args[1]) // the last field went: the key (and its TTL) goes
 		}
 	}
 

@@ -273,7 +273,7 @@ func TestHashEffects(t *testing.T) {
 		{"hset twice one field", nil, []string{"hset", "h", "f", "1", "f", "2"}, []string{"hset:f=2"}},
 		{"hset two fields", nil, []string{"hset", "h", "f", "1", "g", "2", "f", "3"}, []string{"hset:f=3", "hset:g=2"}},
 		{"hdel repeated", [][]string{{"hset", "h", "f", "1", "g", "2"}}, []string{"hdel", "h", "f", "f", "x"}, []string{"hdel:f"}},
-		{"hdel last field deletes the key", [][]string{{"hset", "h", "f", "1"}}, []string{"hdel", "h", "f", "f"}, []string{"hdel:f", "del:"}},
+		{"hdel last field deletes the key", [][]string{{"hset", "h", "f", "1"}}, []string{"hdel", "h", "f", "f"}, []string{"hdel:f", "expire:"}},
 		{"hsetnx existing", [][]string{{"hset", "h", "f", "1"}}, []string{"hsetnx", "h", "f", "2"}, nil},
 		{"hincrby is a delta", [][]string{{"hset", "h", "f", "10"}}, []string{"hincrby", "h", "f", "5"}, []string{"hincr:f+5"}},
 		{"hincrbyfloat is a delta", [][]string{{"hset", "h", "f", "10"}}, []string{"hincrbyfloat", "h", "f", "0.5"}, []string{"hincrfloat:f+0.5"}},

@@ -105,7 +105,7 @@ func listEmitRemove(c *Ctx, key []byte, n int, ids []storage.ItemID) {
 		c.Emit(storage.Effect{Op: storage.OpLRem, Key: string(key), ID: id})
 	}
 	if len(ids) > 0 && len(ids) == n {
-		c.Delete(key)
+		c.Emptied(key)
 	}
 }
 
@@ -606,7 +606,7 @@ func listMove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) {
 	it := listEnds(sl, fromLeft, 1)[0]
 	c.Emit(storage.Effect{Op: storage.OpLRem, Key: string(src), ID: it.ID})
 	if !same && sl.Len() == 1 {
-		c.Delete(src)
+		c.Emptied(src)
 	}
 	listEmitPush(c, dst, dl, toLeft, [][]byte{it.Value})
 

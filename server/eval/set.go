@@ -144,7 +144,7 @@ func cmdSRem(c *Ctx, args [][]byte) {
 		}
 	}
 	if removed > 0 && removed == setLen(s) {
-		c.Delete(args[1]) // the last member went: the key (and its TTL) goes
+		c.Emptied(args[1]) // the last member went: the key (and its TTL) goes
 	}
 
 	// >> Response
@@ -245,7 +245,7 @@ func cmdSPop(c *Ctx, args [][]byte) {
 		c.Emit(storage.Effect{Op: storage.OpSRem, Key: k, Field: m})
 	}
 	if size > 0 && len(popped) == size {
-		c.Delete(args[1])
+		c.Emptied(args[1])
 	}
 
 	// >> Response
@@ -348,7 +348,7 @@ func cmdSMove(c *Ctx, args [][]byte) {
 	}
 	c.Emit(storage.Effect{Op: storage.OpSRem, Key: string(srcKey), Field: m})
 	if src.Len() == 1 {
-		c.Delete(srcKey)
+		c.Emptied(srcKey)
 	}
 	if dst == nil || !dst.Set().Has(m) {
 		c.Emit(storage.Effect{Op: storage.OpSAdd, Key: string(dstKey), Field: m})

@@ -119,7 +119,7 @@ func zsetRemove(c *Ctx, key []byte, members []string, size int) {
 		c.Emit(storage.Effect{Op: storage.OpZRem, Key: k, Field: m})
 	}
 	if len(members) > 0 && len(members) == size {
-		c.Delete(key)
+		c.Emptied(key)
 	}
 }
 

@@ -797,11 +797,11 @@ func TestZSetEffects(t *testing.T) {
 		{[]string{"zrangestore", "d", "z", "5", "6"}, ":0\r\n", []string{"del d"}}, // empty: just delete
 		{[]string{"zrangestore", "d", "z", "5", "6"}, ":0\r\n", nil},               // nothing to delete
 		{[]string{"zremrangebyscore", "z", "-inf", "(5"}, ":1\r\n", []string{"zrem z c"}},
-		{[]string{"zpopmin", "z"}, "*2\r\n$1\r\nb\r\n$1\r\n5\r\n", []string{"zrem z b", "del z"}}, // last member: key delete
+		{[]string{"zpopmin", "z"}, "*2\r\n$1\r\nb\r\n$1\r\n5\r\n", []string{"zrem z b", "expire z"}}, // last member: the key empties (TTL reset), no key-level delete
 		{[]string{"zadd", "e", "1", "a", "2", "b"}, ":2\r\n", []string{"zadd e a 1", "zadd e b 2"}},
-		{[]string{"zrem", "e", "a", "b"}, ":2\r\n", []string{"zrem e a", "zrem e b", "del e"}},
+		{[]string{"zrem", "e", "a", "b"}, ":2\r\n", []string{"zrem e a", "zrem e b", "expire e"}},
 		{[]string{"zadd", "e", "1", "a"}, ":1\r\n", []string{"zadd e a 1"}},
-		{[]string{"zremrangebyrank", "e", "0", "-1"}, ":1\r\n", []string{"zrem e a", "del e"}},
+		{[]string{"zremrangebyrank", "e", "0", "-1"}, ":1\r\n", []string{"zrem e a", "expire e"}},
 	}
 	for _, s := range steps {
 		reply, effects := h.run(clock, s.args...)
