@@ -158,3 +158,20 @@ type State struct {
 type Exporter interface {
 	Export(ctx context.Context, fn func(batch []storage.Effect) error) (State, error)
 }
+
+// ExportSnapshot calls fn with the batches of storage.Store.ExportEffects
+// of the store that snapshot (storage.Store.WriteSnapshot bytes) holds,
+// stopping with ctx.Err() once ctx ends: the body of an Exporter over a
+// copy of the store taken under the region's lock.
+func ExportSnapshot(ctx context.Context, snapshot []byte, fn func([]storage.Effect) error) error {
+	snap, err := storage.DecodeSnapshot(snapshot)
+	if err != nil {
+		return err
+	}
+	return snap.ExportEffects(func(b []storage.Effect) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(b)
+	})
+}

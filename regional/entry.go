@@ -200,6 +200,12 @@ func encodeStableEntry(f fence, ts hlc.Timestamp, retain uint64, marks []peerMar
 // encodeLinksEntry returns the entry that sets the peer regions.
 func encodeLinksEntry(f fence, links []LinkSpec) []byte {
 	h := newHeader(f)
+	h.links(links)
+	return frame(entryLinks, h, nil, false)
+}
+
+// links appends a peer set (links entries and snapshots).
+func (h *headerEncoder) links(links []LinkSpec) {
 	h.uvarint(uint64(len(links)))
 	for _, l := range links {
 		h.uvarint(uint64(l.ID))
@@ -209,7 +215,21 @@ func encodeLinksEntry(f fence, links []LinkSpec) []byte {
 			h.str(a)
 		}
 	}
-	return frame(entryLinks, h, nil, false)
+}
+
+// links reads what headerEncoder.links wrote.
+func (d *headerDecoder) links() []LinkSpec {
+	var out []LinkSpec
+	n := d.count(3)
+	for range n {
+		l := LinkSpec{ID: d.u32(), Name: d.str()}
+		na := d.count(1)
+		for range na {
+			l.Addrs = append(l.Addrs, d.str())
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // headerDecoder reads a header; the first error sticks.
@@ -361,15 +381,7 @@ func decodeEntry(b []byte) (entry, error) {
 			e.marks = append(e.marks, peerMark{region: d.u32(), settled: d.stamp(), frontier: d.stamp()})
 		}
 	case entryLinks:
-		n := d.count(3)
-		for range n {
-			l := LinkSpec{ID: d.u32(), Name: d.str()}
-			na := d.count(1)
-			for range na {
-				l.Addrs = append(l.Addrs, d.str())
-			}
-			e.links = append(e.links, l)
-		}
+		e.links = d.links()
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return corrupt("header")

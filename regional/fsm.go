@@ -358,15 +358,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 
 // encode appends the replication state to a snapshot header.
 func (r *replState) encode(h *headerEncoder) {
-	h.uvarint(uint64(len(r.links)))
-	for _, l := range r.links {
-		h.uvarint(uint64(l.ID))
-		h.str(l.Name)
-		h.uvarint(uint64(len(l.Addrs)))
-		for _, a := range l.Addrs {
-			h.str(a)
-		}
-	}
+	h.links(r.links)
 	ids := make([]uint32, 0, len(r.applied))
 	for id := range r.applied {
 		ids = append(ids, id)
@@ -400,16 +392,8 @@ func (r *replState) encode(h *headerEncoder) {
 }
 
 func (r *replState) decode(d *headerDecoder) {
-	n := d.count(3)
-	for range n {
-		l := LinkSpec{ID: d.u32(), Name: d.str()}
-		na := d.count(1)
-		for range na {
-			l.Addrs = append(l.Addrs, d.str())
-		}
-		r.links = append(r.links, l)
-	}
-	n = d.count(5)
+	r.links = d.links()
+	n := d.count(5)
 	for range n {
 		p := interregion.Progress{Region: d.u32(), Index: d.uvarint(), Closed: d.stamp()}
 		r.applied[p.Region] = p

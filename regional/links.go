@@ -565,17 +565,7 @@ func (r *regionLink) Export(ctx context.Context, fn func([]storage.Effect) error
 	if err != nil {
 		return interregion.State{}, err
 	}
-	snap, err := storage.ReadSnapshot(&buf)
-	if err != nil {
-		return interregion.State{}, err
-	}
-	err = snap.ExportEffects(func(b []storage.Effect) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return fn(b)
-	})
-	if err != nil {
+	if err := interregion.ExportSnapshot(ctx, buf.Bytes(), fn); err != nil {
 		return interregion.State{}, err
 	}
 	return st, nil
