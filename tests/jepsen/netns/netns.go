@@ -184,7 +184,9 @@ func Cleanup(ctx context.Context, prefix string) error {
 	}
 	ctl := prefix + "-ctl"
 	if exec.CommandContext(ctx, "ip", "link", "show", ctl).Run() == nil {
-		if out, err := exec.CommandContext(ctx, "ip", "link", "del", ctl).CombinedOutput(); err != nil {
+		// The kernel may remove it meanwhile (its veth peer went with a
+		// namespace): a link that is gone by now is what we want.
+		if out, err := exec.CommandContext(ctx, "ip", "link", "del", ctl).CombinedOutput(); err != nil && !bytes.Contains(out, []byte("Cannot find device")) {
 			errs = append(errs, fmt.Errorf("netns: ip link del %s: %v: %s", ctl, err, bytes.TrimSpace(out)))
 		}
 	}
