@@ -50,6 +50,8 @@ check: fmt-check test
 bench: build
 	MERIDIAN=$(BIN) scripts/bench.sh
 	MERIDIAN=$(BIN) scripts/bench-region.sh
+	# Two linked 3-node regions: throughput and replication lag, no delay and 50 ms round trip.
+	$(GO) test -run XXX -bench LinkedRegions -benchtime 20000x ./regional/
 
 clean:
 	rm -rf bin
