@@ -503,3 +503,35 @@ func TestTombstoneGCWaitsForEveryRegion(t *testing.T) {
 		t.Fatalf("LRANGE after GC = %q", got)
 	}
 }
+
+// TestLinkCountsConflicts: concurrent writes of one key in two regions
+// are counted as conflicts where the older one arrives.
+func TestLinkCountsConflicts(t *testing.T) {
+	wan := regionaltest.NewWAN()
+	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
+	var regions []*regionaltest.Cluster
+	for i, name := range []string{"east", "west"} {
+		reg := regs[i]
+		regions = append(regions, regionaltest.New(t, 1, regionaltest.Options{Region: uint32(i + 1), Name: name, Link: true, WAN: wan,
+			Tune: func(c *regional.Config) { c.Link = &regional.LinkConfig{Registry: reg} }}))
+		regions[i].WaitLeader(t)
+	}
+	regionaltest.Mesh(t, regions...)
+	wan.Cut("east", "west")
+	regions[0].Do(0, "SET", "k", "older")
+	regions[0].Do(0, "SET", "t", "a-string")
+	time.Sleep(5 * time.Millisecond)
+	regions[1].Do(0, "SET", "k", "newer")
+	regions[1].Do(0, "SADD", "t", "a-set")
+	wan.Heal("east", "west")
+	content := converge(t, regions...)
+	if !strings.Contains(content, `"k" ttl=0 string "newer"`) || !strings.Contains(content, `"t" ttl=0 set ["a-set"]`) {
+		t.Fatalf("converged content:\n%s", content)
+	}
+	value := testutil.ToFloat64(metricVec(t, regs[1], "meridian_interregion_conflicts_total", map[string]string{"kind": "value"}))
+	typ := testutil.ToFloat64(metricVec(t, regs[0], "meridian_interregion_conflicts_total", map[string]string{"kind": "type"})) +
+		testutil.ToFloat64(metricVec(t, regs[1], "meridian_interregion_conflicts_total", map[string]string{"kind": "type"}))
+	if value != 1 || typ != 2 {
+		t.Fatalf("conflicts: value (in west) = %v, want 1; type (both regions) = %v, want 2", value, typ)
+	}
+}
