@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/keepalive"
 
 	pb "github.com/meridian-kv/meridian/interregion/interregionpb"
 	"github.com/meridian-kv/meridian/storage"
@@ -68,6 +70,14 @@ func (l *Link) conn(p Peer, addr string) (*grpc.ClientConn, error) {
 			grpc.MaxCallRecvMsgSize(l.cfg.MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(l.cfg.MaxMessageBytes),
 		),
+		// A cut link must be noticed (keepalive pings) and a healed one
+		// redialed within seconds, not after gRPC's default reconnect
+		// backoff (up to 2 minutes) or TCP's retransmission backoff.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: linkKeepalive, Timeout: linkKeepalive, PermitWithoutStream: true}),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		}),
 	}
 	if l.cfg.Dialer != nil {
 		opts = append(opts, grpc.WithContextDialer(l.cfg.Dialer))
@@ -218,3 +228,7 @@ func (l *Link) applyState(ctx context.Context, b Batch) error {
 	defer cancel()
 	return l.cfg.Applier.ApplyRemote(actx, b)
 }
+
+// linkKeepalive is how often an idle link pings its peer, and how long it
+// waits for the answer before it drops the connection.
+const linkKeepalive = 2 * time.Second

@@ -13,6 +13,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/meridian-kv/meridian/interregion/interregionpb"
@@ -107,6 +108,8 @@ func NewLink(cfg Config) (*Link, error) {
 	l.srv = grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.WaitForHandlers(true), // Stop waits for handlers: Close owns them too
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: linkKeepalive / 2, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: linkKeepalive, Timeout: linkKeepalive}),
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxSendMsgSize(cfg.MaxMessageBytes),
 		grpc.ChainUnaryInterceptor(
