@@ -10,7 +10,8 @@
 // linearizability, counter bounds, set loss, Elle-style list order,
 // convergence), nemesis (fault schedules) and wan (a user-space WAN
 // delay proxy for kernels without tc netem).
-// This package composes them into one run ([Run]) and writes its report.
+// This package composes them into one run ([Run], one region; [RunRegions],
+// two linked regions) and writes its report.
 //
 // Usage:
 //
@@ -22,6 +23,8 @@
 //	go test ./tests/jepsen -run 'TestJepsen$'          # only the register/counter/set matrix
 //	go test ./tests/jepsen -run TestJepsenList         # list-append x every nemesis + membership
 //	go test ./tests/jepsen -run TestJepsenRegionFaults # register x membership churn, disk stall
+//	go test ./tests/jepsen -run TestJepsenRegions      # two linked regions: counter, set x link cuts
+//	go test ./tests/jepsen -run TestJepsenRegions -jepsen.regions-nemesis=all  # + kill -9 of a region's leader
 //
 // From Go:
 //
@@ -39,6 +42,7 @@
 // except when the environment variable CI is set: then they fail.
 //
 // HAZARD: a run uses fixed names (prefix "mjep") and the subnet
-// 10.77.0.0/24 on this machine; two runs at once collide. Run starts by
-// deleting the leftovers of a crashed run with the same prefix.
+// 10.77.0.0/24 on this machine (RunRegions: "mjrg" and 10.77.4.0/24);
+// two runs at once collide. A run starts by deleting the leftovers of a
+// crashed run with the same prefix.
 package jepsen

@@ -77,8 +77,8 @@ func summary(rep *Report, cfg Config, h history.History, timeline []nemesis.Even
 	fmt.Fprintf(&b, "run       %s\n", rep.Name)
 	fmt.Fprintf(&b, "verdict   %s\n", strings.ToUpper(string(rep.Valid)))
 	fmt.Fprintf(&b, "workload  %s, %d nodes (%s mode), %s of clients, seed %d\n", cfg.Workload, cfg.Nodes, cfg.Mode, cfg.Duration, rep.Seed)
-	fmt.Fprintf(&b, "reproduce go test ./tests/jepsen -run 'TestJepsen/%s/%s' -jepsen.seed=%d -jepsen.time=%s\n",
-		cfg.Workload, nemesisName(cfg.Nemesis), rep.Seed, cfg.Duration)
+	fmt.Fprintf(&b, "reproduce go test ./tests/jepsen -run '%s' -jepsen.seed=%d -jepsen.time=%s\n",
+		cfg.RunPattern, rep.Seed, cfg.Duration)
 	c := rep.Counts
 	fmt.Fprintf(&b, "ops       %d: %d ok, %d fail, %d info (indeterminate)", c.Total, c.OK, c.Fail, c.Info)
 	if c.Pending > 0 {

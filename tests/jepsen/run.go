@@ -77,6 +77,13 @@ type Config struct {
 	Prefix, Subnet string
 	// Logger receives progress; nil means discard.
 	Logger *slog.Logger
+	// Unlinked makes [RunRegions] skip linking the regions: a harness
+	// self-test, in which the checkers must find every region missing
+	// the other's writes.
+	Unlinked bool
+	// RunPattern is the `go test -run` pattern that reproduces the run,
+	// for the summary; empty means TestJepsen/<workload>/<nemesis>.
+	RunPattern string
 }
 
 // Report is the outcome of a run.
@@ -100,6 +107,17 @@ func (c *Config) fill() error {
 	if c.Mode == "" {
 		c.Mode = Region
 	}
+	if err := c.fillCommon(); err != nil {
+		return err
+	}
+	if _, err := newWorkload(c); err != nil {
+		return err
+	}
+	return nil
+}
+
+// fillCommon sets the defaults shared by [Run] and [RunRegions].
+func (c *Config) fillCommon() error {
 	if c.Nodes == 0 {
 		c.Nodes = 3
 	}
@@ -133,8 +151,8 @@ func (c *Config) fill() error {
 	if c.Binary == "" || c.ResultsDir == "" {
 		return errors.New("jepsen: Config.Binary and Config.ResultsDir are required")
 	}
-	if _, err := newWorkload(c); err != nil {
-		return err
+	if c.RunPattern == "" {
+		c.RunPattern = "TestJepsen/" + c.Workload + "/" + nemesisName(c.Nemesis)
 	}
 	return nil
 }

@@ -310,6 +310,9 @@ type Env struct {
 	// Ready waits until node serves again after a restart; nil means
 	// don't wait.
 	Ready func(ctx context.Context, node string) error
+	// LeaderOf returns the leader among nodes (one region of several);
+	// nil means [KillRegionLeader] steps are skipped.
+	LeaderOf func(ctx context.Context, nodes []string) (string, error)
 }
 
 // Event is one line of the timeline.
@@ -484,6 +487,10 @@ func (n *Nemesis) others(nodes []string) []string {
 
 // apply runs one step: the fault, its window, its healing.
 func (n *Nemesis) apply(ctx context.Context, s Step) {
+	if slices.Contains(LinkKinds, s.Kind) {
+		n.applyLink(ctx, s)
+		return
+	}
 	a, err := n.resolve(ctx, s.A)
 	if err != nil {
 		n.record(s.Kind, "start", nil, "skipped", err)

@@ -74,3 +74,12 @@ func (w *Counter) Final(ctx context.Context, cl *Client) {
 func (w *Counter) Check(h history.History, _ string) []checker.Result {
 	return []checker.Result{checker.Counter(h, checker.CounterOptions{Realtime: w.opts.Realtime})}
 }
+
+// Keys returns the counters' keys.
+func (w *Counter) Keys() []string {
+	out := make([]string, w.opts.Keys)
+	for i := range out {
+		out[i] = w.key(i)
+	}
+	return out
+}

@@ -22,6 +22,11 @@ type SetOptions struct {
 	// Realtime checks reads during the run too (one region, linearizable
 	// reads); see [checker.SetOptions].
 	Realtime bool
+	// RemoveOwn removes only elements whose add was acknowledged by a
+	// client of the same node (so of the same region): across regions a
+	// remove of an element the remover's region has not seen yet would
+	// not remove it, and the element would legally come back.
+	RemoveOwn bool
 }
 
 // Set is the set workload: SADD of unique elements (80%), SREM of an
@@ -32,7 +37,7 @@ type Set struct {
 
 	mu struct {
 		sync.Mutex
-		acked map[string][]string // per key: acknowledged adds not yet chosen for removal
+		acked map[string][]string // per key (and node, with RemoveOwn): acknowledged adds not yet chosen for removal
 	}
 }
 
@@ -54,18 +59,22 @@ func (w *Set) key(i int) string { return "jepsen:set:" + strconv.Itoa(i) }
 // Step adds, removes or reads.
 func (w *Set) Step(ctx context.Context, cl *Client, rng *rand.Rand) {
 	key := w.key(rng.IntN(w.opts.Keys))
+	pool := key
+	if w.opts.RemoveOwn {
+		pool = key + "\x00" + cl.Node()
+	}
 	switch p := rng.IntN(10); {
 	case p == 0:
 		cl.Read(ctx, history.FMembers, key, false, readMembers(key))
 	case p == 1:
 		w.mu.Lock()
-		els := w.mu.acked[key]
+		els := w.mu.acked[pool]
 		var e string
 		if len(els) > 0 {
 			i := rng.IntN(len(els))
 			e = els[i]
 			els[i] = els[len(els)-1]
-			w.mu.acked[key] = els[:len(els)-1]
+			w.mu.acked[pool] = els[:len(els)-1]
 		}
 		w.mu.Unlock()
 		if e == "" {
@@ -80,7 +89,7 @@ func (w *Set) Step(ctx context.Context, cl *Client, rng *rand.Rand) {
 			return rdb.SAdd(ctx, key, e).Err()
 		}) == history.OK {
 			w.mu.Lock()
-			w.mu.acked[key] = append(w.mu.acked[key], e)
+			w.mu.acked[pool] = append(w.mu.acked[pool], e)
 			w.mu.Unlock()
 		}
 	}
@@ -110,4 +119,13 @@ func (w *Set) Final(ctx context.Context, cl *Client) {
 // Check runs the set checker.
 func (w *Set) Check(h history.History, _ string) []checker.Result {
 	return []checker.Result{checker.Set(h, checker.SetOptions{Realtime: w.opts.Realtime})}
+}
+
+// Keys returns the sets' keys.
+func (w *Set) Keys() []string {
+	out := make([]string, w.opts.Keys)
+	for i := range out {
+		out[i] = w.key(i)
+	}
+	return out
 }
