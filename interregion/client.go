@@ -37,6 +37,12 @@ func (l *Link) dialLoop(ctx context.Context, p Peer) {
 		if time.Since(start) > 10*maxBackoff {
 			backoff = minBackoff // it was up for a while: a fresh failure
 		}
+		if (i+1)%len(p.Addrs) != 0 {
+			// Try the peer's next node at once: only its leader serves
+			// the link, the others close the connection straight away.
+			// The backoff grows once per round of every address.
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
