@@ -13,18 +13,20 @@ import (
 )
 
 var (
-	flagRegionsNemesis = flag.String("jepsen.regions-nemesis", "link-cut", `TestJepsenRegions' faults: "link-cut", "kill-region-leader", a list of both, "all" or "none"`)
+	flagRegionsNemesis = flag.String("jepsen.regions-nemesis", "link-cut", `TestJepsenRegions' faults: "link-cut", "kill-region-leader", "region-kill", a list of them, "all" or "none"`)
 )
 
-// TestJepsenRegions runs the counter and set workloads against two
-// linked 3-node regions (east and west, each node in its own network
+// TestJepsenRegions runs the counter, set and session workloads against
+// two linked 3-node regions (east and west, each node in its own network
 // namespace) with clients in both, while the nemesis cuts and heals the
 // link between the regions (-jepsen.regions-nemesis adds kill -9 of a
-// region's leader). After healing it checks that every node of both
-// regions reads the same values (convergence, timed), that every
-// region's final counter lies between the acknowledged increments of
-// both regions and that plus the indeterminate ones, and that no
-// acknowledged set element is lost and no removed one comes back.
+// region's leader, and kill -9 of a whole region then its restart).
+// After healing it checks that every node of both regions reads the
+// same values (convergence, timed), that every region's final counter
+// lies between the acknowledged increments of both regions and that
+// plus the indeterminate ones, that no acknowledged set element is lost
+// and no removed one comes back, and that no session (SET PX in one
+// region, GET and PTTL in both) is found after its expiry.
 // Last, it runs two regions that were never linked, where the checkers
 // must find the missing writes.
 func TestJepsenRegions(t *testing.T) {
@@ -34,7 +36,7 @@ func TestJepsenRegions(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := *flagTime
-	for _, wl := range []string{"counter", "set"} {
+	for _, wl := range []string{"counter", "set", "session"} {
 		t.Run(wl, func(t *testing.T) {
 			skipNearDeadline(t, d+40*time.Second)
 			cfg := jepsen.Config{Binary: bin, Workload: wl, Nemesis: kinds, Duration: d,

@@ -51,8 +51,22 @@ func newRegionWorkload(name string) (regionWorkload, func(context.Context, *redi
 		return workload.NewCounter(workload.CounterOptions{Keys: 3}), readCounter, nil
 	case "set":
 		return workload.NewSet(workload.SetOptions{Keys: 2, RemoveOwn: true}), readSet, nil
+	case "session":
+		// Convergence compares the long sessions (GET); the checker
+		// reads the history: no session reappears after its expiry.
+		return workload.NewSession(workload.SessionOptions{Region: regionOf}), readCounter, nil
 	}
-	return nil, nil, fmt.Errorf("jepsen: workload %q has no two-region variant (counter, set)", name)
+	return nil, nil, fmt.Errorf("jepsen: workload %q has no two-region variant (counter, set, session)", name)
+}
+
+// regionOf returns the region of a node of [RunRegions] (e1 is east).
+func regionOf(node string) string {
+	for _, r := range regionNames {
+		if node != "" && node[0] == r[0] {
+			return r
+		}
+	}
+	return ""
 }
 
 func readCounter(ctx context.Context, rdb *redis.Client, key string) (string, error) {
@@ -112,7 +126,7 @@ func (r *twoRegions) LeaderOf(ctx context.Context, nodes []string) (string, erro
 // RunRegions performs one run against two linked regions, east (id 1,
 // nodes e1..eN) and west (id 2, w1..wN), each node in its own network
 // namespace: both regions formed, linked both ways (`meridian region
-// link`), clients of cfg.Workload ("counter" or "set") on every node of
+// link`), clients of cfg.Workload ("counter", "set" or "session") on every node of
 // both regions, a nemesis drawing from cfg.Nemesis ([nemesis.LinkKinds]),
 // then heal, convergence (every node returns the same final values of
 // the workload's keys: DEBUG DIGEST differs across regions by
@@ -158,7 +172,15 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 		dataDir = d
 	}
 
-	// Network: one namespace per node of both regions.
+	// Network: one namespace per node of both regions, never shared
+	// with another run at the same time.
+	unlock, err := lockPrefix(ctx, cfg.Prefix, func() {
+		log.Warn("waiting for another run using the same network namespaces", "prefix", cfg.Prefix)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := netns.Cleanup(ctx, cfg.Prefix); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ const (
 )
 
 // LinkKinds are the faults of a two-region run, in a fixed order.
-var LinkKinds = []Kind{LinkCut, KillRegionLeader}
+var LinkKinds = []Kind{LinkCut, KillRegionLeader, RegionKill}
 
 // ParseLinkKinds parses a comma-separated list of [LinkKinds]; "all"
 // means LinkKinds and "none" or "" means no faults.
@@ -58,7 +58,8 @@ type LinkPlanConfig struct {
 
 // NewLinkPlan draws a schedule of link faults from seed. A LinkCut step
 // has A and B the two regions; a KillRegionLeader step has A the region
-// (drawn at random) whose leader dies.
+// (drawn at random) whose leader dies, a RegionKill step the region
+// (drawn at random) whose nodes all die.
 func NewLinkPlan(seed uint64, cfg LinkPlanConfig) Plan {
 	if cfg.Hold == 0 {
 		cfg.Hold = 5 * time.Second
@@ -80,7 +81,7 @@ func NewLinkPlan(seed uint64, cfg LinkPlanConfig) Plan {
 		switch s.Kind {
 		case LinkCut:
 			s.A, s.B = slices.Clone(cfg.Regions[0]), slices.Clone(cfg.Regions[1])
-		case KillRegionLeader:
+		case KillRegionLeader, RegionKill:
 			s.A = slices.Clone(cfg.Regions[r])
 		}
 		p.Steps = append(p.Steps, s)
@@ -96,6 +97,9 @@ func (n *Nemesis) applyLink(ctx context.Context, s Step) {
 	var nodes []string
 	var err error
 	switch s.Kind {
+	case RegionKill:
+		n.killRegion(ctx, s)
+		return
 	case LinkCut:
 		if n.env.Network == nil {
 			n.record(s.Kind, "start", nil, "skipped", errors.New("nemesis: no network to cut"))
