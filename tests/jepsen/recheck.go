@@ -33,7 +33,12 @@ func Recheck(dir string) ([]checker.Result, error) {
 	}
 	realtime := !strings.Contains(filepath.Base(dir), "-regions-")
 	var out []checker.Result
-	if has[history.FRead] || has[history.FWrite] || has[history.FCAS] {
+	switch {
+	case strings.Contains(filepath.Base(dir), "-regions-session-"):
+		// Session runs use reads and writes too, of keys with a TTL: not
+		// registers.
+		out = append(out, checker.Session(h, checker.SessionOptions{}))
+	case has[history.FRead] || has[history.FWrite] || has[history.FCAS]:
 		out = append(out, checker.Register(h, checker.RegisterOptions{Dir: dir}))
 	}
 	if has[history.FIncr] || has[history.FCount] {
