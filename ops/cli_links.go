@@ -160,22 +160,9 @@ func (c *cli) unlink(ctx context.Context, args []string) error {
 }
 
 func (c *cli) links(ctx context.Context, args []string) error {
-	fs := newFlags(c.name)
-	member := fs.String("http", "http://127.0.0.1:9121", "`URL` of any member of the region")
-	asJSON := fs.Bool("json", false, "print the answer (GET /v1/region/links) as JSON")
-	if err := parseFlags(fs, args, linksUsage, c.stdout); err != nil {
-		return err
-	}
-	base, err := nodeURL(*member)
-	if err != nil {
-		return err
-	}
 	var lr LinkReport
-	if err := c.call(ctx, http.MethodGet, base, "/v1/region/links", nil, &lr); err != nil {
+	if printed, err := c.getReport(ctx, args, linksUsage, "/v1/region/links", &lr); printed || err != nil {
 		return err
-	}
-	if *asJSON {
-		return printJSON(c.stdout, lr)
 	}
 	if len(lr.Links) == 0 {
 		fmt.Fprintf(c.stdout, "region %s (id %d) is linked to no other region\n", lr.Region, lr.RegionID)

@@ -447,26 +447,36 @@ func (c *cli) leave(ctx context.Context, args []string) error {
 }
 
 func (c *cli) members(ctx context.Context, args []string) error {
-	fs := newFlags(c.name)
-	member := fs.String("http", "http://127.0.0.1:9121", "`URL` of any member of the region")
-	asJSON := fs.Bool("json", false, "print the answer as JSON")
 	usage := "Usage: meridian region members [--http URL] [--json]\n\nFlags:\n"
-	if err := parseFlags(fs, args, usage, c.stdout); err != nil {
-		return err
-	}
-	base, err := nodeURL(*member)
-	if err != nil {
-		return err
-	}
 	var ml MemberList
-	if err := c.call(ctx, http.MethodGet, base, "/v1/region/members", nil, &ml); err != nil {
+	if printed, err := c.getReport(ctx, args, usage, "/v1/region/members", &ml); printed || err != nil {
 		return err
-	}
-	if *asJSON {
-		return printJSON(c.stdout, ml)
 	}
 	printMembers(c.stdout, ml)
 	return nil
+}
+
+// getReport parses --http (any member) and --json, GETs path from that
+// member into out, and prints it as JSON if --json is set; it reports
+// whether it printed (else the caller prints out its own way).
+func (c *cli) getReport(ctx context.Context, args []string, usage, path string, out any) (bool, error) {
+	fs := newFlags(c.name)
+	member := fs.String("http", "http://127.0.0.1:9121", "`URL` of any member of the region")
+	asJSON := fs.Bool("json", false, "print the answer (GET "+path+") as JSON")
+	if err := parseFlags(fs, args, usage, c.stdout); err != nil {
+		return false, err
+	}
+	base, err := nodeURL(*member)
+	if err != nil {
+		return false, err
+	}
+	if err := c.call(ctx, http.MethodGet, base, path, nil, out); err != nil {
+		return false, err
+	}
+	if *asJSON {
+		return true, printJSON(c.stdout, out)
+	}
+	return false, nil
 }
 
 // statusReport is what `meridian status --json` prints.
