@@ -23,7 +23,7 @@
 //	go test ./tests/jepsen -run 'TestJepsen$'          # only the register/counter/set matrix
 //	go test ./tests/jepsen -run TestJepsenList         # list-append x every nemesis + membership
 //	go test ./tests/jepsen -run TestJepsenRegionFaults # register x membership churn, disk stall
-//	go test ./tests/jepsen -run TestJepsenRegions      # two linked regions: counter, set x link cuts
+//	go test ./tests/jepsen -run TestJepsenRegions      # two linked regions: counter, set, session, list x link cuts
 //	go test ./tests/jepsen -run TestJepsenRegions -jepsen.regions-nemesis=all  # + kill -9 of a region's leader
 //
 // From Go:

@@ -16,7 +16,7 @@ var (
 	flagRegionsNemesis = flag.String("jepsen.regions-nemesis", "link-cut", `TestJepsenRegions' faults: "link-cut", "kill-region-leader", "region-kill", a list of them, "all" or "none"`)
 )
 
-// TestJepsenRegions runs the counter, set and session workloads against
+// TestJepsenRegions runs the counter, set, session and list workloads against
 // two linked 3-node regions (east and west, each node in its own network
 // namespace) with clients in both, while the nemesis cuts and heals the
 // link between the regions (-jepsen.regions-nemesis adds kill -9 of a
@@ -25,8 +25,10 @@ var (
 // same values (convergence, timed), that every region's final counter
 // lies between the acknowledged increments of both regions and that
 // plus the indeterminate ones, that no acknowledged set element is lost
-// and no removed one comes back, and that no session (SET PX in one
-// region, GET and PTTL in both) is found after its expiry.
+// and no removed one comes back, that no session (SET PX in one
+// region, GET and PTTL in both) is found after its expiry, and that
+// every acknowledged list push (RPUSH and LPUSH in both regions) is in
+// every node's final list exactly once, the same list on every node.
 // Last, it runs two regions that were never linked, where the checkers
 // must find the missing writes.
 func TestJepsenRegions(t *testing.T) {
@@ -36,7 +38,7 @@ func TestJepsenRegions(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := *flagTime
-	for _, wl := range []string{"counter", "set", "session"} {
+	for _, wl := range []string{"counter", "set", "session", "list"} {
 		t.Run(wl, func(t *testing.T) {
 			skipNearDeadline(t, d+40*time.Second)
 			cfg := jepsen.Config{Binary: bin, Workload: wl, Nemesis: kinds, Duration: d,

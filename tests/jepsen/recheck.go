@@ -48,7 +48,9 @@ func Recheck(dir string) ([]checker.Result, error) {
 		out = append(out, checker.Set(h, checker.SetOptions{Realtime: realtime}))
 	}
 	if has[history.FAppend] || has[history.FList] {
-		out = append(out, checker.List(h, checker.ListOptions{Realtime: true}))
+		// Regions runs push at both ends and check final reads only,
+		// which must all be the same list.
+		out = append(out, checker.List(h, checker.ListOptions{Realtime: realtime, SameFinal: !realtime}))
 	}
 	return out, nil
 }

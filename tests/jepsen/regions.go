@@ -55,8 +55,12 @@ func newRegionWorkload(name string) (regionWorkload, func(context.Context, *redi
 		// Convergence compares the long sessions (GET); the checker
 		// reads the history: no session reappears after its expiry.
 		return workload.NewSession(workload.SessionOptions{Region: regionOf}), readCounter, nil
+	case "list":
+		// RPUSH and LPUSH in both regions; only final reads are checked,
+		// and every node's final list must be the same, in the same order.
+		return workload.NewList(workload.ListOptions{Keys: 3, OpsPerKey: 1000, LeftPushes: true, SameFinal: true}), readList, nil
 	}
-	return nil, nil, fmt.Errorf("jepsen: workload %q has no two-region variant (counter, set, session)", name)
+	return nil, nil, fmt.Errorf("jepsen: workload %q has no two-region variant (counter, set, session, list)", name)
 }
 
 // regionOf returns the region of a node of [RunRegions] (e1 is east).
@@ -75,6 +79,14 @@ func readCounter(ctx context.Context, rdb *redis.Client, key string) (string, er
 		return "nil", nil
 	}
 	return s, err
+}
+
+func readList(ctx context.Context, rdb *redis.Client, key string) (string, error) {
+	l, err := rdb.LRange(ctx, key, 0, -1).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return strings.Join(l, ","), err
 }
 
 func readSet(ctx context.Context, rdb *redis.Client, key string) (string, error) {
@@ -126,7 +138,7 @@ func (r *twoRegions) LeaderOf(ctx context.Context, nodes []string) (string, erro
 // RunRegions performs one run against two linked regions, east (id 1,
 // nodes e1..eN) and west (id 2, w1..wN), each node in its own network
 // namespace: both regions formed, linked both ways (`meridian region
-// link`), clients of cfg.Workload ("counter", "set" or "session") on every node of
+// link`), clients of cfg.Workload ("counter", "set", "session" or "list") on every node of
 // both regions, a nemesis drawing from cfg.Nemesis ([nemesis.LinkKinds]),
 // then heal, convergence (every node returns the same final values of
 // the workload's keys: DEBUG DIGEST differs across regions by
@@ -135,7 +147,10 @@ func (r *twoRegions) LeaderOf(ctx context.Context, nodes []string) (string, erro
 // The counter checker bounds each final value by the acknowledged and
 // indeterminate increments of both regions; the set checker finds lost
 // and resurrected elements (clients remove only elements added through
-// their own node, see [workload.SetOptions.RemoveOwn]). Everything it
+// their own node, see [workload.SetOptions.RemoveOwn]); the list
+// checker requires every acknowledged push exactly once in every final
+// read and the same final list, in the same order, on every node.
+// Everything it
 // creates is removed before it returns, except the result folder.
 func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.Mode = Regions

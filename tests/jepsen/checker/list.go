@@ -19,6 +19,11 @@ type ListOptions struct {
 	// (one total order, no duplicates) and the final reads are checked
 	// (eventually consistent, across regions).
 	Realtime bool
+	// SameFinal also requires every final read of a key to be identical:
+	// the same values in the same order on every node (linked regions,
+	// read after they converged and no push is in flight). Without it
+	// final reads need only be prefixes of one order.
+	SameFinal bool
 	// MaxListed bounds how many elements one anomaly line names; zero
 	// means 10.
 	MaxListed int
@@ -33,6 +38,7 @@ type ListOptions struct {
 //     certainly failed, or a value appended only after the read ended;
 //   - every final read contains every acknowledged append, exactly once;
 //     an indeterminate append appears at most once (in any read);
+//   - with SameFinal: every final read of a key is the same list;
 //   - with Realtime: a read contains every append acknowledged before it
 //     started, and everything a read that completed before it started
 //     saw; and if append a was acknowledged before append b was invoked,
@@ -175,6 +181,21 @@ func checkListKey(res *Result, key string, ops history.History, opts ListOptions
 		if len(lost) > 0 {
 			slices.Sort(lost)
 			anomaly("%s lost %d acknowledged append(s): %s", where(r), len(lost), list(lost, opts.MaxListed))
+		}
+	}
+
+	if opts.SameFinal && len(finals) > 0 {
+		first := finals[0]
+		for _, r := range finals[1:] {
+			if slices.Equal(val(r), val(first)) {
+				continue
+			}
+			i := mismatch(val(r), val(first))
+			if i < 0 {
+				i = len(val(r))
+			}
+			anomaly("%s differs from %s: %d values, not %d; first difference at position %d: %s, not %s",
+				where(r), where(first), len(val(r)), len(val(first)), i, at(val(r), i), at(val(first), i))
 		}
 	}
 

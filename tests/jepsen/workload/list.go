@@ -23,10 +23,19 @@ type ListOptions struct {
 	// Realtime checks reads against real time too (one region,
 	// linearizable reads); see [checker.ListOptions].
 	Realtime bool
+	// LeftPushes makes one push in four an LPUSH (of a value prefixed
+	// "l"), so pushes land at both ends. Only without Realtime: the
+	// checker's real-time order is that of appends at the tail.
+	LeftPushes bool
+	// SameFinal also requires every final read of a key to be identical
+	// (same values, same order), as every node of linked regions must
+	// read once converged; see [checker.ListOptions].
+	SameFinal bool
 }
 
 // List is the list-append workload (Elle's list-append, one key per
-// op): RPUSH of a value unique per run (70%) and LRANGE 0 -1 (30%).
+// op): RPUSH of a value unique per run (70%; with LeftPushes a quarter
+// of them LPUSH) and LRANGE 0 -1 (30%).
 type List struct {
 	opts ListOptions
 	keys *keySpace
@@ -55,6 +64,13 @@ func (w *List) Step(ctx context.Context, cl *Client, rng *rand.Rand) {
 		return
 	}
 	v := strconv.FormatInt(w.seq.Add(1), 10)
+	if w.opts.LeftPushes && rng.IntN(4) == 0 {
+		v = "l" + v
+		cl.Write(ctx, history.FAppend, key, v, func(ctx context.Context, rdb *redis.Client) error {
+			return rdb.LPush(ctx, key, v).Err()
+		})
+		return
+	}
 	cl.Write(ctx, history.FAppend, key, v, func(ctx context.Context, rdb *redis.Client) error {
 		return rdb.RPush(ctx, key, v).Err()
 	})
@@ -85,5 +101,8 @@ func (w *List) Final(ctx context.Context, cl *Client) {
 
 // Check runs the list-append checker.
 func (w *List) Check(h history.History, _ string) []checker.Result {
-	return []checker.Result{checker.List(h, checker.ListOptions{Realtime: w.opts.Realtime})}
+	return []checker.Result{checker.List(h, checker.ListOptions{Realtime: w.opts.Realtime, SameFinal: w.opts.SameFinal})}
 }
+
+// Keys returns every list used so far.
+func (w *List) Keys() []string { return w.keys.used() }
