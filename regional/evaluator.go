@@ -329,9 +329,6 @@ func (e *evaluator) proposeSys(c *call, slot bool) {
 				e.remotes[b.Origin] = pendingRemote{last: b.Last, seq: e.seq + 1}
 			}
 		}
-		if g.links != nil && !b.State {
-			g.links.countConflicts(e.ov.reader(), stage)
-		}
 		e.ov.stage(e.seq+1, stage)
 		g.fsm.mu.RUnlock()
 		data = encodeRemoteEntry(e.fence, b)

@@ -58,6 +58,10 @@ type fsm struct {
 
 	// onApplied, if set, is called after each batch with the last index.
 	onApplied func(index uint64)
+	// countConflicts, if set, is shown each merged batch before it
+	// applies, with the state it merges into (a metric; it must not
+	// change anything).
+	countConflicts func(r storage.Reader, effects []storage.Effect)
 }
 
 // replState is what the FSM records of replication between regions. It is
@@ -229,6 +233,9 @@ func (f *fsm) applyLocked(index uint64, e *entry) interface{} {
 			a := r.applied[b.Origin]
 			if a.Index != b.First-1 {
 				return nil // a duplicate, or after a gap: nothing is applied twice
+			}
+			if f.countConflicts != nil {
+				f.countConflicts(f.mu.store.At(0), e.effects)
 			}
 			f.mu.store.Apply(index, e.effects)
 			for i := range e.effects {

@@ -168,6 +168,7 @@ func Open(cfg Config) (*Group, error) {
 	if cfg.Link != nil {
 		g.logs = &retainingStore{LogStore: g.logs, g: g}
 		g.links = newLinks(g, *cfg.Link)
+		g.fsm.countConflicts = g.links.countConflicts
 		g.fsm.onApplied = func(index uint64) {
 			if g.fsm.linksChanged.Swap(false) {
 				g.links.poke()
