@@ -298,25 +298,7 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Crashes = append(rep.Crashes, cl.Crashes()...)
 	}
 	rep.Results = append(w.Check(h, dir), rep.Converge.Result)
-	if len(rep.Crashes) > 0 {
-		r := checker.Result{Checker: "crashes", Valid: checker.Invalid}
-		for _, c := range rep.Crashes {
-			r.Anomalies = append(r.Anomalies, fmt.Sprintf("%s exited on its own at %s: %s (see logs/%s.log)", c.Node, c.At.Format("15:04:05.000"), c.Err, c.Node))
-		}
-		rep.Results = append(rep.Results, r)
-	}
-	if an := nem.Anomalies(); len(an) > 0 {
-		rep.Results = append(rep.Results, checker.Result{Checker: "nemesis", Valid: checker.Invalid, Anomalies: an})
-	}
-	if healErr != nil {
-		rep.Results = append(rep.Results, checker.Result{Checker: "harness", Valid: checker.Unknown,
-			Notes: []string{"healing failed: " + healErr.Error()}})
-	}
-	vs := make([]checker.Validity, len(rep.Results))
-	for i, r := range rep.Results {
-		vs[i] = r.Valid
-	}
-	rep.Valid = checker.Merge(vs...)
+	rep.conclude(nem.Anomalies(), healErr)
 	cfg.Nodes = len(all)
 	err = writeReport(rep, cfg, h, plan, nem.Timeline(), rules)
 	return rep, err
