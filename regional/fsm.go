@@ -333,12 +333,18 @@ func (f *fsm) read(fn func(s *storage.Store)) {
 	fn(f.mu.store)
 }
 
-// Snapshot encodes the store under the read lock; Persist then writes the
-// bytes while Apply goes on.
+// Snapshot freezes the store (storage.Store.Freeze: a copy of each
+// database's map of keys, nothing encoded) and encodes the small header,
+// under the read lock; Persist then encodes the frozen store while Apply
+// goes on. hashicorp/raft calls Snapshot on the FSM goroutine, between
+// Applies, and Persist concurrently with Apply.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
-	var buf bytes.Buffer
+	// Freeze reads the keyspace and changes only the store's freeze
+	// counters (atomics no reader looks at): it may share the read lock
+	// with readers. It must not overlap a change to the store, which
+	// takes the write lock.
 	f.mu.RLock()
-	buf.WriteString(snapMagic)
+	defer f.mu.RUnlock()
 	h := &headerEncoder{}
 	h.uvarint(f.mu.last.epoch)
 	h.uvarint(f.mu.last.seq)
@@ -352,15 +358,12 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 		h.str(id)
 	}
 	f.mu.repl.encode(h)
-	buf.Write(binary.AppendUvarint(nil, uint64(len(h.b))))
-	buf.Write(h.b)
-	buf.Write(binary.LittleEndian.AppendUint32(nil, crc32.Checksum(h.b, castagnoli)))
-	err := f.mu.store.WriteSnapshot(&buf)
-	f.mu.RUnlock()
-	if err != nil {
-		return nil, fmt.Errorf("regional: snapshot: %w", err)
-	}
-	return &fsmSnapshot{data: buf.Bytes()}, nil
+	hdr := make([]byte, 0, len(snapMagic)+binary.MaxVarintLen64+len(h.b)+4)
+	hdr = append(hdr, snapMagic...)
+	hdr = binary.AppendUvarint(hdr, uint64(len(h.b)))
+	hdr = append(hdr, h.b...)
+	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(h.b, castagnoli))
+	return &fsmSnapshot{header: hdr, store: f.mu.store.Freeze()}, nil
 }
 
 // encode appends the replication state to a snapshot header.
@@ -523,14 +526,30 @@ func (f *fsm) isRemoved(id string) bool {
 	return f.mu.removed[id]
 }
 
-type fsmSnapshot struct{ data []byte }
+// fsmSnapshot is a region snapshot taken by fsm.Snapshot: the encoded
+// header, and a frozen view of the store that Persist encodes after it.
+type fsmSnapshot struct {
+	header []byte
+	store  *storage.Frozen
+}
 
+// Persist writes the snapshot to sink. It runs concurrently with Apply
+// and takes no FSM lock: the view is frozen. The view goes as soon as it
+// is written, so that Apply stops copying objects for it (Release, which
+// raft calls afterwards, is then a no-op).
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s.data); err != nil {
+	defer s.Release()
+	if _, err := sink.Write(s.header); err != nil {
 		sink.Cancel()
 		return err
+	}
+	if err := s.store.WriteSnapshot(sink); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("regional: snapshot: %w", err)
 	}
 	return sink.Close()
 }
 
-func (s *fsmSnapshot) Release() {}
+// Release lets go of the frozen view. raft calls it once it is done with
+// the snapshot, whether Persist ran or not; it is idempotent.
+func (s *fsmSnapshot) Release() { s.store.Release() }

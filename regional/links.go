@@ -552,14 +552,14 @@ func (r *regionLink) SetStable(ctx context.Context, ts hlc.Timestamp) error {
 	return r.propose(ctx, &sysCall{kind: entryStable, stamp: ts, retain: retain, marks: marks})
 }
 
-// Export implements interregion.Exporter from a copy of the store taken
-// under the FSM's read lock.
+// Export implements interregion.Exporter from a frozen view of the store
+// (storage.Store.Freeze) taken under the FSM's read lock and encoded after
+// it, while the FSM goes on applying.
 func (r *regionLink) Export(ctx context.Context, fn func([]storage.Effect) error) (interregion.State, error) {
 	g := r.g
 	var (
-		buf bytes.Buffer
-		st  interregion.State
-		err error
+		st     interregion.State
+		frozen *storage.Frozen
 	)
 	g.fsm.read(func(s *storage.Store) {
 		rs := &g.fsm.mu.repl
@@ -568,8 +568,11 @@ func (r *regionLink) Export(ctx context.Context, fn func([]storage.Effect) error
 		for _, p := range rs.applied {
 			st.Applied = append(st.Applied, p)
 		}
-		err = s.WriteSnapshot(&buf)
+		frozen = s.Freeze()
 	})
+	var buf bytes.Buffer
+	err := frozen.WriteSnapshot(&buf)
+	frozen.Release()
 	if err != nil {
 		return interregion.State{}, err
 	}

@@ -22,6 +22,7 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 		s.index = index
 	}
 	touched := s.touched[:0]
+	cow := s.cow()
 	for i := range effects {
 		f := &effects[i]
 		if f.DB < 0 || f.DB >= NumDBs {
@@ -30,11 +31,11 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 		s.last = hlc.Max(s.last, f.TS)
 		switch f.Op {
 		case OpFlushDB:
-			s.flush(f.DB, f.TS, &touched)
+			s.flush(f.DB, f.TS, &touched, cow)
 			continue
 		case OpFlushAll:
 			for d := range s.dbs {
-				s.flush(d, f.TS, &touched)
+				s.flush(d, f.TS, &touched, cow)
 			}
 			continue
 		}
@@ -44,9 +45,11 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 		}
 		o := d.keys[f.Key]
 		if o == nil {
-			o = &Object{Floor: d.floor}
+			o = &Object{Floor: d.floor, epoch: s.epoch.Load()}
 			d.keys[f.Key] = o
 			d.scan.Set(scanEntry{scanHash(f.Key), f.Key})
+		} else {
+			o = s.writable(d, f.Key, o, cow)
 		}
 		if o.gen != s.gen {
 			o.gen = s.gen
@@ -62,13 +65,14 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 }
 
 // flush applies a FLUSHDB stamped ts to one database.
-func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]touchedKey) {
+func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]touchedKey, cow bool) {
 	db := &s.dbs[d]
 	if !db.floor.Less(ts) {
 		return
 	}
 	db.floor = ts
 	for k, o := range db.keys {
+		o = s.writable(db, k, o, cow) // replaces k's value only: safe in a range
 		if o.gen != s.gen {
 			o.gen = s.gen
 			*touched = append(*touched, touchedKey{db: d, key: k, o: o, wasLive: o.Live()})
@@ -77,7 +81,8 @@ func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]touchedKey) {
 	}
 }
 
-// settle compacts a touched object and keeps the database's indexes.
+// settle compacts a touched object and keeps the database's indexes. The
+// object went through writable when Apply first touched it.
 func (s *Store) settle(t *touchedKey, index uint64) {
 	d := &s.dbs[t.db]
 	o := t.o
@@ -111,8 +116,10 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 }
 
 // compactValue compacts the object's value under the store's frontiers.
+// o must be writable (see Store.writable) if compactable says it may
+// change.
 func (s *Store) compactValue(o *Object) {
-	if o.val == nil {
+	if !compactable(o) {
 		return
 	}
 	if l, ok := o.val.(*List); ok {
@@ -151,13 +158,26 @@ func (s *Store) dropDead(d *db, key string, o *Object) bool {
 // their log (from an entry's apply), or their merge states and digests
 // differ until the keys are next written.
 func (s *Store) Compact() {
+	cow := s.cow()
 	for i := range s.dbs {
 		d := &s.dbs[i]
 		for k, o := range d.keys {
-			s.compactValue(o)
+			// Copy only what compaction changes: under a frozen view,
+			// a sweep must not copy the whole keyspace. Replacing and
+			// deleting k's entry are both safe in a range.
+			if compactable(o) {
+				o = s.writable(d, k, o, cow)
+				s.compactValue(o)
+			}
 			s.account(o, k, s.dropDead(d, k, o))
 		}
 	}
+}
+
+// compactable reports whether compactValue may change o; when it returns
+// false compactValue leaves o alone.
+func compactable(o *Object) bool {
+	return o.val != nil && (o.val.compactable() || valueEmpty(o.val))
 }
 
 // Stamp returns the largest stamp the object holds: its floor, its TTL

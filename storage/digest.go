@@ -15,7 +15,8 @@ import (
 // (DESIGN.md, "Merge rules"; see HAZARD in the package doc for the limits).
 func (s *Store) Digest() [32]byte {
 	h := sha256.New()
-	_ = s.writeState(h, false) // a hash.Hash never fails to write
+	st := s.state()
+	_ = st.write(h, false) // a hash.Hash never fails to write
 	var out [32]byte
 	h.Sum(out[:0])
 	return out

@@ -30,10 +30,16 @@
 //     [Store.Tombstones] counts what is left.
 //  5. Write snapshots with [Store.WriteSnapshot]: they hold every
 //     element with its stamps, tombstones included, so a restored store
-//     merges exactly like the original.
+//     merges exactly like the original. To write one while Apply goes on,
+//     take a view with [Store.Freeze] (a copy of the key maps, nothing
+//     encoded), write it with [Frozen.WriteSnapshot] on any goroutine,
+//     and [Frozen.Release] it: the bytes are those WriteSnapshot gave at
+//     the Freeze.
 //
 // A Store is not safe for concurrent use: its owner serialises Apply with
-// every read. storagetest generates effects from several regions and
+// every read. A [Frozen] view is the exception: while one is alive, the
+// store copies an object before its first change (copy on write), so the
+// view never sees a change. storagetest generates effects from several regions and
 // compares stores, for tests of this package and of its users.
 //
 // Merge rules, as [Store.Apply] implements them:

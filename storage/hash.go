@@ -122,6 +122,9 @@ func (h *Hash) compact(stable hlc.Timestamp) {
 
 func (h *Hash) tombstones() bool { return len(h.fields) > h.live }
 
+// compactable: compact looks only at pending fields.
+func (h *Hash) compactable() bool { return len(h.pending) > 0 }
+
 func (h *Hash) clone() value {
 	c := &Hash{fields: make(map[string]*Register, len(h.fields)), live: h.live, pending: maps.Clone(h.pending)}
 	for f, r := range h.fields {
@@ -271,6 +274,9 @@ func (s *Set) compact(stable hlc.Timestamp) {
 }
 
 func (s *Set) tombstones() bool { return len(s.members) > s.live }
+
+// compactable: compact looks only at pending members.
+func (s *Set) compactable() bool { return len(s.pending) > 0 }
 
 func (s *Set) clone() value {
 	c := &Set{members: make(map[string]*Register, len(s.members)), live: s.live, pending: maps.Clone(s.pending)}

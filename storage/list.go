@@ -468,6 +468,9 @@ func (l *List) sweep(stable, listStable hlc.Timestamp) {
 
 func (l *List) tombstones() bool { return l.dead > 0 }
 
+// compactable: compactAt returns at once when no item is dead.
+func (l *List) compactable() bool { return l.dead > 0 }
+
 func (l *List) clone() value {
 	c := &List{live: l.live, dead: l.dead, maxID: l.maxID, gc: l.gc, items: make([]*litem, 0, len(l.items)-l.head)}
 	for _, it := range l.items[l.head:] {

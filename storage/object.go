@@ -44,6 +44,10 @@ type value interface {
 	stamp() hlc.Timestamp
 	// compact drops tombstones and folds increments stamped at or before stable.
 	compact(stable hlc.Timestamp)
+	// compactable reports whether compact (or compactAt) may change the
+	// value; when it returns false they leave it untouched, so a value a
+	// frozen view shares need not be copied (see Store.Compact).
+	compactable() bool
 	// tombstones reports whether any removed element is still remembered.
 	tombstones() bool
 	// tombs returns the number of removed elements remembered and an
@@ -77,6 +81,10 @@ type Object struct {
 
 	val value
 	gen uint64 // Apply batch that last touched the object
+	// epoch is the store's Freeze count when the object was made or
+	// copied: a frozen view may hold it while it is below the store's
+	// (see Store.writable). Unrelated to gen.
+	epoch uint64
 	// inExpires tells whether the key is in its database's expires index.
 	inExpires bool
 	// tombN and tombB are the object's share of the store's
@@ -169,6 +177,10 @@ func (r *Register) compact(stable hlc.Timestamp) {
 }
 func (r *Register) tombstones() bool { return !r.Del.IsZero() && !r.Live() }
 func (r *Register) clone() value     { return r.cloneReg() }
+
+// compactable: compact folds increments, and drops a register that is
+// not live.
+func (r *Register) compactable() bool { return len(r.Incs) > 0 || !r.Live() }
 
 // valueEmpty reports whether v holds no element at all, live or removed.
 // Such a value carries nothing the key's floor does not, and goes.

@@ -7,6 +7,7 @@ func (s *Store) CopyKey(src *Store, db int, key string) {
 	d := &s.dbs[db]
 	if o := src.dbs[db].keys[key]; o != nil {
 		c := o.Clone()
+		c.epoch = s.epoch.Load() // new in s (see Store.writable)
 		c.gen = 0
 		c.inExpires = false
 		c.tombN, c.tombB = 0, 0

@@ -7,6 +7,8 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+
+	"github.com/meridian-kv/meridian/storage/hlc"
 )
 
 // Snapshot format: "MRDS", a version byte, then sections, then a CRC-32C of
@@ -23,11 +25,40 @@ const (
 )
 
 // WriteSnapshot writes the whole store, every element with its stamp and
-// every tombstone, to w.
+// every tombstone, to w. To write while the store goes on changing, write
+// a [Frozen] view instead ([Store.Freeze]): the bytes are the same.
 func (s *Store) WriteSnapshot(w io.Writer) error {
+	st := s.state()
+	return st.writeSnapshot(w)
+}
+
+// state is what a snapshot holds: the store's log index and frontiers,
+// and each database's floor and keys. A Store's own state shares its
+// maps; a Frozen's has copies of them.
+type state struct {
+	index      uint64
+	last       hlc.Timestamp
+	stable     hlc.Timestamp
+	listStable hlc.Timestamp
+	floors     [NumDBs]hlc.Timestamp
+	keys       [NumDBs]map[string]*Object
+}
+
+// state returns the store's state, sharing its maps.
+func (s *Store) state() state {
+	st := state{index: s.index, last: s.last, stable: s.stable, listStable: s.listStable}
+	for i := range s.dbs {
+		st.floors[i] = s.dbs[i].floor
+		st.keys[i] = s.dbs[i].keys
+	}
+	return st
+}
+
+// writeSnapshot writes st in the snapshot format, checksum included.
+func (st *state) writeSnapshot(w io.Writer) error {
 	crc := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
-	if err := s.writeState(bw, true); err != nil {
+	if err := st.write(bw, true); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -37,11 +68,11 @@ func (s *Store) WriteSnapshot(w io.Writer) error {
 	return err
 }
 
-// writeState writes the snapshot body to w. Without logIndexes it leaves
-// out the log indexes (the store's and every key's Mod), which depend on
-// the order batches were applied in, not on the state: that is Digest's
+// write writes the snapshot body to w. Without logIndexes it leaves out
+// the log indexes (the store's and every key's Mod), which depend on the
+// order batches were applied in, not on the state: that is Digest's
 // input.
-func (s *Store) writeState(w io.Writer, logIndexes bool) error {
+func (st *state) write(w io.Writer, logIndexes bool) error {
 	e := encoder{b: make([]byte, 0, 4096)}
 	flush := func() error {
 		if _, err := w.Write(e.b); err != nil {
@@ -52,25 +83,25 @@ func (s *Store) writeState(w io.Writer, logIndexes bool) error {
 	}
 	e.b = append(e.b, snapshotMagic...)
 	version := byte(1)
-	if s.listStable != s.stable {
+	if st.listStable != st.stable {
 		version = 2
 	}
 	e.byte(version)
 	if logIndexes {
-		e.uvarint(s.index)
+		e.uvarint(st.index)
 	}
-	e.ts(s.last)
-	e.ts(s.stable)
+	e.ts(st.last)
+	e.ts(st.stable)
 	if version >= 2 {
-		e.ts(s.listStable)
+		e.ts(st.listStable)
 	}
-	for i := range s.dbs {
-		d := &s.dbs[i]
-		e.ts(d.floor)
-		keys := sortedKeys(d.keys)
+	for i := range st.keys {
+		e.ts(st.floors[i])
+		m := st.keys[i]
+		keys := sortedKeys(m)
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
-			o := d.keys[k]
+			o := m[k]
 			e.string(k)
 			e.ts(o.Floor)
 			e.varint(o.TTL.At)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/meridian-kv/meridian/storage/hlc"
@@ -67,6 +68,18 @@ type Store struct {
 	touched []touchedKey
 	// OnTouch, if set, is called for every key an Apply changes.
 	OnTouch func(db int, key string)
+
+	// Copy on write for frozen views (see Freeze and writable). epoch
+	// counts Freezes, and every object carries the epoch in which it was
+	// made or copied; views counts the views not yet released. Freeze
+	// may run under a shared lock, and Release on any goroutine: both
+	// are atomics.
+	//
+	// Invariant: while views > 0, no object whose epoch is below epoch
+	// is changed (bar the fields only the store reads: gen, inExpires,
+	// tombN, tombB); a view may hold it.
+	epoch atomic.Uint64
+	views atomic.Int64
 }
 
 type dbKey struct {

@@ -68,6 +68,9 @@ func (s *Store) account(o *Object, key string, gone bool) {
 	if !gone {
 		n, b = o.tombs(key)
 	}
+	if n == o.tombN && b == o.tombB {
+		return // nothing to write: an object a frozen view shares stays untouched
+	}
 	s.tombs.Count += int64(n) - int64(o.tombN)
 	s.tombs.Bytes += b - o.tombB
 	o.tombN, o.tombB = n, b

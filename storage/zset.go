@@ -173,6 +173,9 @@ func (z *ZSet) compact(stable hlc.Timestamp) {
 
 func (z *ZSet) tombstones() bool { return len(z.members) > z.index.Len() }
 
+// compactable: compact looks only at pending members.
+func (z *ZSet) compactable() bool { return len(z.pending) > 0 }
+
 func (z *ZSet) clone() value {
 	c := &ZSet{members: make(map[string]*zmember, len(z.members)), index: z.index.Copy(), pending: maps.Clone(z.pending)}
 	for m, zm := range z.members {
