@@ -33,8 +33,13 @@ func Recheck(dir string) ([]checker.Result, error) {
 	}
 	realtime := !strings.Contains(filepath.Base(dir), "-regions-")
 	var out []checker.Result
+	base := filepath.Base(dir)
 	switch {
-	case strings.Contains(filepath.Base(dir), "-regions-session-"):
+	case strings.Contains(base, "-regions-register-lww-"):
+		// Registers written in two regions: last writer wins, not
+		// linearizable.
+		out = append(out, checker.LWW(h, checker.RegionOptions{}))
+	case strings.Contains(base, "-regions-session-"):
 		// Session runs use reads and writes too, of keys with a TTL: not
 		// registers.
 		out = append(out, checker.Session(h, checker.SessionOptions{}))
@@ -47,7 +52,13 @@ func Recheck(dir string) ([]checker.Result, error) {
 	if has[history.FAdd] || has[history.FMembers] {
 		out = append(out, checker.Set(h, checker.SetOptions{Realtime: realtime}))
 	}
-	if has[history.FAppend] || has[history.FList] {
+	if has[history.FHSet] || has[history.FHDel] || has[history.FHGetAll] {
+		out = append(out, checker.Hash(h, checker.RegionOptions{}))
+	}
+	switch {
+	case has[history.FLPop] || has[history.FRPop]:
+		out = append(out, checker.ListPops(h, checker.RegionOptions{}))
+	case has[history.FAppend] || has[history.FList]:
 		// Regions runs push at both ends and check final reads only,
 		// which must all be the same list.
 		out = append(out, checker.List(h, checker.ListOptions{Realtime: realtime, SameFinal: !realtime}))

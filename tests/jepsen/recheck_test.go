@@ -1,6 +1,7 @@
 package jepsen_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,5 +43,74 @@ func TestRecheckSavedHistory(t *testing.T) {
 	}
 	if got["register"] != checker.Invalid || got["counter"] != checker.Valid || len(got) != 2 {
 		t.Errorf("verdicts %v, want register invalid and counter valid only", got)
+	}
+}
+
+// TestRecheckRegionsHistories: the folders of two-region register, hash
+// and list-pops runs go to their own checkers (not porcupine, not the
+// push-only list checker), which still catch what they must.
+func TestRecheckRegionsHistories(t *testing.T) {
+	write := func(t *testing.T, name string, h history.History) string {
+		dir := filepath.Join(t.TempDir(), name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := h.WriteJSONL(f); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	for _, tc := range []struct {
+		name string
+		h    history.History
+		want map[string]checker.Validity
+	}{
+		{
+			// A final read of a value no write wrote.
+			name: "20261126-120000-regions-register-lww-link-cut-seed1",
+			h: history.History{
+				{Index: 0, Process: 0, Type: history.OK, F: history.FWrite, Key: "k", Value: "a", Start: 0, End: 10, Node: "e1"},
+				{Index: 1, Process: 1, Type: history.OK, F: history.FRead, Key: "k", Value: "zz", Start: 20, End: 30, Node: "w1", Final: true},
+			},
+			want: map[string]checker.Validity{"register-lww": checker.Invalid},
+		},
+		{
+			// A popped element back in the final list.
+			name: "20261126-120000-regions-list-pops-link-cut-seed1",
+			h: history.History{
+				{Index: 0, Process: 0, Type: history.OK, F: history.FAppend, Key: "l", Value: "1", Start: 0, End: 10, Node: "e1"},
+				{Index: 1, Process: 1, Type: history.OK, F: history.FLPop, Key: "l", Value: "1", Start: 20, End: 30, Node: "e1"},
+				{Index: 2, Process: 2, Type: history.OK, F: history.FList, Key: "l", Value: []string{"1"}, Start: 40, End: 50, Node: "w1", Final: true},
+			},
+			want: map[string]checker.Validity{"list-pops": checker.Invalid},
+		},
+		{
+			// A legal hash history: HSET, then the final read of it.
+			name: "20261126-120000-regions-hash-lww-link-cut-seed1",
+			h: history.History{
+				{Index: 0, Process: 0, Type: history.OK, F: history.FHSet, Key: "h", Value: []string{"f", "v1"}, Start: 0, End: 10, Node: "e1"},
+				{Index: 1, Process: 1, Type: history.OK, F: history.FHGetAll, Key: "h", Value: map[string]string{"f": "v1"}, Start: 20, End: 30, Node: "w1", Final: true},
+			},
+			want: map[string]checker.Validity{"hash-lww": checker.Valid},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := jepsen.Recheck(write(t, tc.name, tc.h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]checker.Validity{}
+			for _, r := range res {
+				got[r.Checker] = r.Valid
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("verdicts %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -53,6 +53,11 @@ const (
 //	FMembers  []string: the members read (nil at invocation)
 //	FAppend   string: the list element appended (RPUSH)
 //	FList     []string: the list read (LRANGE 0 -1; nil at invocation)
+//	FHSet     []string{field, value}: HSET key field value
+//	FHDel     string: the field (HDEL key field)
+//	FHGetAll  map[string]string: the hash read (HGETALL; nil at invocation)
+//	FLPop     nil (list empty, and at invocation) or string: the element LPOP returned
+//	FRPop     the same for RPOP
 type F string
 
 // The functions of the workloads.
@@ -67,6 +72,11 @@ const (
 	FMembers F = "members"
 	FAppend  F = "append"
 	FList    F = "list"
+	FHSet    F = "hset"
+	FHDel    F = "hdel"
+	FHGetAll F = "hgetall"
+	FLPop    F = "lpop"
+	FRPop    F = "rpop"
 )
 
 // Op is one client operation, invocation and outcome together.
@@ -145,14 +155,18 @@ func decodeValue(f F, b json.RawMessage) (any, error) {
 		return nil, nil
 	}
 	switch f {
-	case FRead, FWrite, FAdd, FRemove, FAppend:
+	case FRead, FWrite, FAdd, FRemove, FAppend, FHDel, FLPop, FRPop:
 		var s string
 		err := json.Unmarshal(b, &s)
 		return s, err
-	case FCAS, FMembers, FList:
+	case FCAS, FMembers, FList, FHSet:
 		var s []string
 		err := json.Unmarshal(b, &s)
 		return s, err
+	case FHGetAll:
+		var m map[string]string
+		err := json.Unmarshal(b, &m)
+		return m, err
 	case FIncr, FCount:
 		var n int64
 		err := json.Unmarshal(b, &n)
@@ -282,7 +296,15 @@ func ReadJSONL(r io.Reader) (History, error) {
 	return h, nil
 }
 
-func isRead(f F) bool { return f == FRead || f == FCount || f == FMembers || f == FList }
+// isRead reports whether f's Value is known only at completion (a read's
+// result, or the element a pop removed).
+func isRead(f F) bool {
+	switch f {
+	case FRead, FCount, FMembers, FList, FHGetAll, FLPop, FRPop:
+		return true
+	}
+	return false
+}
 
 // Recorder collects ops from many concurrent clients. Its methods are safe
 // for concurrent use.
