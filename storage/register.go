@@ -2,7 +2,9 @@ package storage
 
 import (
 	"bytes"
+	"errors"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 
@@ -200,10 +202,15 @@ func leUint64(b []byte) uint64 {
 }
 
 // sumValue adds increments to a base. When the base is an integer and every
-// increment is, the sum is an integer (wrapping on overflow, which the
-// evaluator refuses locally but concurrent regions can reach); otherwise
-// the sum is a float, added in stamp order so every region computes the
-// same bits. A base that is not a number counts as zero.
+// increment is, the sum is the exact integer: the evaluator refuses an
+// increment that would leave int64 in its own region, but increments made
+// concurrently in several regions can together go past it, and wrapping
+// around would turn a large positive counter negative. Such a sum is kept
+// exact (math/big) and printed in decimal; as in Valkey for any integer
+// out of range, INCR on it then fails, and every region computes the same
+// value whatever order the increments arrived in. Otherwise the sum is a
+// float, added in stamp order so every region computes the same bits. A
+// base that is not a number counts as zero.
 func sumValue(base []byte, incs []Inc) []byte {
 	allInt := true
 	for _, inc := range incs {
@@ -213,15 +220,8 @@ func sumValue(base []byte, incs []Inc) []byte {
 		}
 	}
 	if allInt {
-		n, err := int64(0), error(nil)
-		if base != nil {
-			n, err = strconv.ParseInt(string(base), 10, 64)
-		}
-		if err == nil {
-			for _, inc := range incs {
-				n += inc.Int
-			}
-			return strconv.AppendInt(nil, n, 10)
+		if v, ok := sumInt(base, incs); ok {
+			return v
 		}
 	}
 	f, err := strconv.ParseFloat(string(base), 64)
@@ -236,6 +236,44 @@ func sumValue(base []byte, incs []Inc) []byte {
 		}
 	}
 	return FormatFloat(nil, f)
+}
+
+// sumInt adds integer increments to an integer base (nil counts as 0),
+// exactly: in int64 while the sum fits, in math/big once it does not (or
+// once the base itself is an integer beyond int64, the folded result of
+// an earlier such sum). It reports false if the base is not an integer.
+func sumInt(base []byte, incs []Inc) ([]byte, bool) {
+	var n int64
+	if base != nil {
+		var err error
+		n, err = strconv.ParseInt(string(base), 10, 64)
+		if err != nil {
+			if !errors.Is(err, strconv.ErrRange) {
+				return nil, false
+			}
+			b, ok := new(big.Int).SetString(string(base), 10)
+			if !ok {
+				return nil, false
+			}
+			return sumBig(b, incs), true
+		}
+	}
+	for i, inc := range incs {
+		s := n + inc.Int
+		if (inc.Int > 0 && s < n) || (inc.Int < 0 && s > n) {
+			return sumBig(big.NewInt(n), incs[i:]), true
+		}
+		n = s
+	}
+	return strconv.AppendInt(nil, n, 10), true
+}
+
+func sumBig(b *big.Int, incs []Inc) []byte {
+	var d big.Int
+	for _, inc := range incs {
+		b.Add(b, d.SetInt64(inc.Int))
+	}
+	return b.Append(nil, 10)
 }
 
 // FormatFloat appends f the way Valkey's INCRBYFLOAT and HINCRBYFLOAT print

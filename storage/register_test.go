@@ -194,6 +194,15 @@ func TestRegister(t *testing.T) {
 		{"incr_with_remove", []regOp{{kind: 'i', ts: t2, delta: 4}, {kind: 's', ts: t1, val: []byte("10")}, {kind: 'r', ts: t2}}, true, "4"},
 		// The same increment delivered twice counts once.
 		{"incr_duplicate", []regOp{{kind: 'i', ts: t2, delta: 4}, {kind: 'i', ts: t2, delta: 4}}, true, "4"},
+		// Increments from several regions that each fit in int64 but
+		// together do not: the exact sum, never wrapped around, also in
+		// the negative direction, and back in range when later ones
+		// bring it back.
+		{"incr_past_int64", []regOp{{kind: 's', ts: t1, val: []byte("9223372036854775800")}, {kind: 'i', ts: t2, delta: 5}, {kind: 'i', ts: t2b, delta: 5}}, true, "9223372036854775810"},
+		{"incr_past_int64_min", []regOp{{kind: 's', ts: t1, val: []byte("-9223372036854775800")}, {kind: 'i', ts: t2, delta: -9}, {kind: 'i', ts: t2b, delta: -9}}, true, "-9223372036854775818"},
+		{"incr_back_into_int64", []regOp{{kind: 's', ts: t1, val: []byte("9223372036854775800")}, {kind: 'i', ts: t2, delta: 5}, {kind: 'i', ts: t2b, delta: 5}, {kind: 'i', ts: t3, delta: -20}}, true, "9223372036854775790"},
+		// A base beyond int64 (an earlier such sum, folded) adds up exactly.
+		{"incr_big_base", []regOp{{kind: 's', ts: t1, val: []byte("9223372036854775810")}, {kind: 'i', ts: t2, delta: -11}}, true, "9223372036854775799"},
 		// A float increment makes the sum a float.
 		{"incr_float", []regOp{{kind: 's', ts: t1, val: []byte("10")}, {kind: 'f', ts: t2, fl: 0.5}}, true, "10.5"},
 		// Float sums that are whole print without a fraction.
