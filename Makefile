@@ -66,8 +66,12 @@ proto:
 	  --go-grpc_out=interregion/interregionpb --go-grpc_opt=paths=source_relative \
 	  interregion/proto/interregion.proto
 
-# The fault tests at full length: every workload x nemesis for
-# JEPSEN_TIME each (root, network namespaces). `make test` runs them short.
+# The fault tests at full length (root, network namespaces): every
+# workload under every nemesis kind alone and without faults, and two
+# linked regions under every link fault in turn, for JEPSEN_TIME each.
+# `make test` runs them short: each workload once under every kind in
+# turn, 3 s a fault (-jepsen.nemesis=short, the default).
 JEPSEN_TIME ?= 60s
 jepsen:
-	$(GO) test -count=1 -v -timeout 4h ./tests/jepsen -run TestJepsen -jepsen.time=$(JEPSEN_TIME)
+	$(GO) test -count=1 -v -timeout 4h ./tests/jepsen -run TestJepsen -jepsen.time=$(JEPSEN_TIME) \
+	  -jepsen.nemesis=each -jepsen.regions-nemesis=all

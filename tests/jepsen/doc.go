@@ -3,28 +3,34 @@
 // recording every operation, a nemesis injecting faults on a seeded
 // schedule, and checkers that decide whether the history is legal.
 //
-// Sub-packages hold the parts: netns (namespaces, partitions, netem),
-// cluster (processes: start, stop, kill -9, pause, clock skew), history
-// (operations and history.jsonl), workload (go-redis clients for the
-// register, counter, set and list-append workloads), checker (porcupine
-// linearizability, counter bounds, set loss, Elle-style list order,
-// convergence), nemesis (fault schedules) and wan (a user-space WAN
-// delay proxy for kernels without tc netem).
+// Sub-packages hold the parts: netns (namespaces, partitions, netem,
+// random packet drop), cluster (processes: start, stop, kill -9, pause,
+// clock skew), history (operations and history.jsonl), workload
+// (go-redis clients for the register, counter, set, list-append,
+// session, last-writer-wins register and hash, and list-pop workloads),
+// checker (porcupine linearizability, counter bounds, set loss,
+// Elle-style list order, session expiry, last-writer-wins order, pops,
+// convergence), nemesis (fault schedules) and wan (a WAN between two
+// regions: tc netem where the kernel has it, else a user-space delay
+// proxy in each node's namespace plus iptables random drop).
 // This package composes them into one run ([Run], one region; [RunRegions],
 // two linked regions) and writes its report.
 //
 // Usage:
 //
-//	go test ./tests/jepsen -run TestJepsen -v                       # short: every workload x nemesis
-//	go test ./tests/jepsen -run TestJepsen -v -timeout 2h \
-//	    -jepsen.time=60s -jepsen.nemesis=each                         # what `make jepsen` runs
-//	go test ./tests/jepsen -run 'TestJepsen/register/kill' -jepsen.seed=42   # reproduce one run
+//	go test ./tests/jepsen -v                                        # short (make test): every workload under every fault kind in turn
+//	go test ./tests/jepsen -run TestJepsen -v -timeout 4h \
+//	    -jepsen.time=60s -jepsen.nemesis=each -jepsen.regions-nemesis=all   # what `make jepsen` runs
+//	go test ./tests/jepsen -run 'TestJepsen/register/kill' -jepsen.nemesis=each -jepsen.seed=42   # reproduce one run
 //	go test ./tests/jepsen -run TestRecheck -jepsen.recheck=tests/results/<run>  # re-check a history
 //	go test ./tests/jepsen -run 'TestJepsen$'          # only the register/counter/set matrix
 //	go test ./tests/jepsen -run TestJepsenList         # list-append x every nemesis + membership
 //	go test ./tests/jepsen -run TestJepsenRegionFaults # register x membership churn, disk stall
-//	go test ./tests/jepsen -run TestJepsenRegions      # two linked regions: counter, set, session, list x link cuts
-//	go test ./tests/jepsen -run TestJepsenRegions -jepsen.regions-nemesis=all  # + kill -9 of a region's leader
+//	go test ./tests/jepsen -run TestJepsenRegions      # two linked regions across a WAN: every
+//	                                                   # RegionWorkloads entry x two link faults each
+//	go test ./tests/jepsen -run TestJepsenRegions -jepsen.regions-nemesis=all -jepsen.wan-loss=0.05
+//
+// Every run's summary prints the line that reproduces it.
 //
 // From Go:
 //
@@ -41,8 +47,10 @@
 // It needs root (namespaces, veth, iptables). Without it the tests skip,
 // except when the environment variable CI is set: then they fail.
 //
-// HAZARD: a run uses fixed names (prefix "mjep") and the subnet
-// 10.77.0.0/24 on this machine (RunRegions: "mjrg" and 10.77.4.0/24);
-// two runs at once collide. A run starts by deleting the leftovers of a
-// crashed run with the same prefix.
+// HAZARD: runs use fixed names and subnets on this machine: one-region
+// runs the prefixes "mjep", "mjeq", "mjes" (10.77.0, .2, .3.0/24; up to
+// -jepsen.parallel at once), RunRegions "mjrg" (10.77.4.0/24). A run
+// takes a lock file per prefix (/tmp/meridian-jepsen-<prefix>.lock), so
+// two test processes wait for each other instead of colliding, then
+// deletes the leftovers of a crashed run with its prefix.
 package jepsen

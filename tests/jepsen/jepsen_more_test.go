@@ -33,17 +33,30 @@ func skipNearDeadline(t *testing.T, perRun time.Duration) {
 }
 
 // TestJepsenList runs the list-append workload (RPUSH/LRANGE, checked
-// Elle-style) with no fault, under each of nemesis.AllKinds, and under
-// membership churn. Its runs are shorter than TestJepsen's (see
-// -jepsen.list-time) so that `make test` stays near five minutes.
+// Elle-style) under each of nemesis.AllKinds and membership churn: by
+// default (-jepsen.nemesis=short) in one run that takes them in turn;
+// with -jepsen.nemesis=each, one run per kind plus one without faults,
+// each shorter than TestJepsen's (see -jepsen.list-time).
 func TestJepsenList(t *testing.T) {
 	bin := matrixBinary(t)
+	t.Parallel()
+	kinds := append(slices.Clone(nemesis.AllKinds), nemesis.MembershipChurn)
+	if shortMode() {
+		cfg := shortConfig(bin, "list", kinds)
+		skipNearDeadline(t, cfg.Duration+30*time.Second)
+		cfg.RunPattern = "TestJepsenList"
+		rep := runOne(t, cfg)
+		if rep.Faults < len(kinds) {
+			t.Errorf("%d faults, want one of each of %v: see %s", rep.Faults, kinds, rep.Dir)
+		}
+		return
+	}
 	d := *flagListTime
 	if d == 0 {
 		d = max(*flagTime/2, 5*time.Second)
 	}
 	mixes := [][]nemesis.Kind{nil}
-	for _, k := range append(slices.Clone(nemesis.AllKinds), nemesis.MembershipChurn) {
+	for _, k := range kinds {
 		mixes = append(mixes, []nemesis.Kind{k})
 	}
 	for _, mix := range mixes {
@@ -53,7 +66,8 @@ func TestJepsenList(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			skipNearDeadline(t, d+30*time.Second)
-			runOne(t, jepsen.Config{Binary: bin, Workload: "list", Nemesis: mix, Duration: d})
+			runOne(t, jepsen.Config{Binary: bin, Workload: "list", Nemesis: mix, Duration: d,
+				RunPattern: "TestJepsenList/" + name + "' -jepsen.nemesis='" + *flagNemesis})
 		})
 	}
 }
@@ -65,8 +79,10 @@ func TestJepsenList(t *testing.T) {
 // with the faultinject disk hook wired in; without it the run is skipped.
 func TestJepsenRegionFaults(t *testing.T) {
 	bin := matrixBinary(t)
+	t.Parallel()
 	for _, k := range nemesis.RegionKinds {
 		t.Run(string(k), func(t *testing.T) {
+			t.Parallel()
 			d := *flagTime
 			if k == nemesis.DiskStall {
 				if ok, why := cluster.SupportsDiskStall(bin); !ok {

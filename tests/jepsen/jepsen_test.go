@@ -22,13 +22,14 @@ import (
 )
 
 var (
-	flagTime        = flag.Duration("jepsen.time", 10*time.Second, "how long clients run in each workload x nemesis run (make jepsen: 60s)")
+	flagTime        = flag.Duration("jepsen.time", 10*time.Second, "how long clients run in each run of -jepsen.nemesis=each or of a mix (make jepsen: 60s); unused by -jepsen.nemesis=short")
 	flagWorkloads   = flag.String("jepsen.workloads", "register,counter,set", "comma-separated workloads")
-	flagNemesis     = flag.String("jepsen.nemesis", "each", `"each" runs every fault kind alone plus "none"; otherwise one mix: "all", "none" or a list such as "kill,pause"`)
+	flagNemesis     = flag.String("jepsen.nemesis", "short", `"short" runs each workload once under every fault kind in turn, one -jepsen.hold window each (make test); "each" runs every fault kind alone plus "none" (make jepsen); otherwise one mix: "all", "none" or a list such as "kill,pause"`)
+	flagParallel    = flag.Int("jepsen.parallel", 2, "one-region runs at once, each in its own namespaces and subnet (at most 3; the -parallel flag bounds it too)")
 	flagNodes       = flag.Int("jepsen.nodes", 3, "nodes in the region")
 	flagConcurrency = flag.Int("jepsen.concurrency", 0, "clients (0: 2 per node)")
 	flagSeed        = flag.Uint64("jepsen.seed", 0, "seed of the nemesis and the clients (0: time-based, printed)")
-	flagHold        = flag.Duration("jepsen.hold", 0, "length of each fault (0: derived from -jepsen.time)")
+	flagHold        = flag.Duration("jepsen.hold", 0, "length of each fault (0: derived from -jepsen.time; 3s with -jepsen.nemesis=short)")
 	flagResults     = flag.String("jepsen.results", "", "results folder (default: <repo>/tests/results)")
 	flagBin         = flag.String("jepsen.bin", os.Getenv("MERIDIAN_JEPSEN_BIN"), "prebuilt meridian binary (default: $MERIDIAN_JEPSEN_BIN, else go build -tags faultinject)")
 	flagRecheck     = flag.String("jepsen.recheck", "", "a run folder whose history.jsonl TestRecheck checks again")
@@ -118,6 +119,51 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// shortMode reports whether -jepsen.nemesis is "short".
+func shortMode() bool { return *flagNemesis == "short" }
+
+// shortConfig is a run of the short matrix: wl under every one of kinds
+// in turn (Cycle), one -jepsen.hold window (3 s) each, with the usual
+// quiet gap (3/5 of the window) between them, after a 2 s warm-up.
+func shortConfig(bin, wl string, kinds []nemesis.Kind) jepsen.Config {
+	hold := *flagHold
+	if hold == 0 {
+		hold = 3 * time.Second
+	}
+	quiet := hold * 3 / 5
+	d := 2*time.Second + time.Duration(len(kinds))*(hold+quiet) - quiet
+	return jepsen.Config{Binary: bin, Workload: wl, Nemesis: kinds, Duration: d, Hold: hold, Quiet: quiet, Cycle: true}
+}
+
+// runSlots are the namespace prefixes and subnets of one-region runs
+// that may run at once (the first -jepsen.parallel of them); a run
+// takes one for its life (see acquireSlot).
+var runSlots = []struct{ prefix, subnet string }{{"mjep", "10.77.0"}, {"mjeq", "10.77.2"}, {"mjes", "10.77.3"}}
+
+var slotPool struct {
+	once sync.Once
+	free chan int
+}
+
+// acquireSlot waits for a free run slot and holds it until t ends.
+func acquireSlot(t *testing.T) (prefix, subnet string) {
+	slotPool.once.Do(func() {
+		n := min(max(*flagParallel, 1), len(runSlots))
+		slotPool.free = make(chan int, n)
+		for i := range n {
+			slotPool.free <- i
+		}
+	})
+	select {
+	case i := <-slotPool.free:
+		t.Cleanup(func() { slotPool.free <- i })
+		return runSlots[i].prefix, runSlots[i].subnet
+	case <-t.Context().Done():
+		t.Fatal("no run slot before the test ended")
+		return "", ""
+	}
+}
+
 // mixes returns the nemesis mixes to run, by name.
 func mixes(t *testing.T) map[string][]nemesis.Kind {
 	if *flagNemesis == "each" {
@@ -138,14 +184,26 @@ func mixes(t *testing.T) map[string][]nemesis.Kind {
 	return map[string][]nemesis.Kind{name: kinds}
 }
 
-// TestJepsen runs every workload under every nemesis mix against a
-// 3-node region in network namespaces, and fails on any anomaly. Each
-// run's report is under tests/results/.
+// TestJepsen runs every workload against a 3-node region in network
+// namespaces, and fails on any anomaly: by default (-jepsen.nemesis=short,
+// what `make test` runs) once under every kind of nemesis.AllKinds in
+// turn; with -jepsen.nemesis=each (`make jepsen`) under every kind alone
+// and none. Workloads run in parallel (-jepsen.parallel). Each run's
+// report is under tests/results/.
 func TestJepsen(t *testing.T) {
-	netns.Require(t)
-	bin := binary(t)
-	if ok, why := cluster.SupportsRegions(t.Context(), bin); !ok {
-		t.Skipf("skipping: %s", why)
+	bin := matrixBinary(t)
+	t.Parallel()
+	if shortMode() {
+		for _, wl := range strings.Split(*flagWorkloads, ",") {
+			t.Run(wl, func(t *testing.T) {
+				t.Parallel()
+				cfg := shortConfig(bin, wl, nemesis.AllKinds)
+				skipNearDeadline(t, cfg.Duration+30*time.Second)
+				cfg.RunPattern = "TestJepsen/" + wl
+				runOne(t, cfg)
+			})
+		}
+		return
 	}
 	ms := mixes(t)
 	names := make([]string, 0, len(ms))
@@ -158,12 +216,14 @@ func TestJepsen(t *testing.T) {
 	perRun := *flagTime + 30*time.Second // clients + setup, heal, checks
 	for _, wl := range strings.Split(*flagWorkloads, ",") {
 		t.Run(wl, func(t *testing.T) {
+			t.Parallel()
 			for _, mix := range names {
 				t.Run(mix, func(t *testing.T) {
 					if dl, ok := t.Deadline(); ok && time.Until(dl) < perRun {
 						t.Skipf("skipping: less than %s left before the test timeout; raise -timeout", perRun)
 					}
-					runOne(t, jepsen.Config{Binary: bin, Workload: wl, Nemesis: ms[mix]})
+					runOne(t, jepsen.Config{Binary: bin, Workload: wl, Nemesis: ms[mix],
+						RunPattern: "TestJepsen/" + wl + "/" + mix + "' -jepsen.nemesis='" + *flagNemesis})
 				})
 			}
 		})
@@ -180,13 +240,18 @@ func sortNone(names []string) {
 	}
 }
 
+// runOne runs cfg in a free run slot (see acquireSlot) and fails t on
+// any anomaly. Zero Duration and Hold come from the flags.
 func runOne(t *testing.T, cfg jepsen.Config) *jepsen.Report {
 	t.Helper()
 	cfg.Nodes = *flagNodes
 	if cfg.Duration == 0 {
 		cfg.Duration = *flagTime
 	}
-	cfg.Hold = *flagHold
+	if cfg.Hold == 0 {
+		cfg.Hold = *flagHold
+	}
+	cfg.Prefix, cfg.Subnet = acquireSlot(t)
 	cfg.Concurrency = *flagConcurrency
 	cfg.Seed = *flagSeed
 	cfg.ResultsDir = resultsDir(t)

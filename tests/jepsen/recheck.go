@@ -1,13 +1,18 @@
 package jepsen
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/meridian-kv/meridian/tests/jepsen/checker"
 	"github.com/meridian-kv/meridian/tests/jepsen/history"
+	"github.com/meridian-kv/meridian/tests/jepsen/nemesis"
 )
 
 // Recheck runs the history checkers again on a run folder's
@@ -42,7 +47,16 @@ func Recheck(dir string) ([]checker.Result, error) {
 	case strings.Contains(base, "-regions-session-"):
 		// Session runs use reads and writes too, of keys with a TTL: not
 		// registers.
-		out = append(out, checker.Session(h, checker.SessionOptions{}))
+		// A skewed clock moves expiries by up to the skew, as in the run.
+		plan, err := readPlan(dir)
+		if err != nil {
+			return nil, err
+		}
+		var margin time.Duration
+		if skew := plan.MaxSkew(); skew > 0 {
+			margin = sessionMargin + skew
+		}
+		out = append(out, checker.Session(h, checker.SessionOptions{Margin: margin}))
 	case has[history.FRead] || has[history.FWrite] || has[history.FCAS]:
 		out = append(out, checker.Register(h, checker.RegisterOptions{Dir: dir}))
 	}
@@ -64,4 +78,21 @@ func Recheck(dir string) ([]checker.Result, error) {
 		out = append(out, checker.List(h, checker.ListOptions{Realtime: realtime, SameFinal: !realtime}))
 	}
 	return out, nil
+}
+
+// readPlan reads a run folder's plan.json; a folder without one (runs
+// before it was written) has no faults on record.
+func readPlan(dir string) (nemesis.Plan, error) {
+	var p nemesis.Plan
+	b, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("jepsen: %w", err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("jepsen: %s: %w", filepath.Join(dir, "plan.json"), err)
+	}
+	return p, nil
 }

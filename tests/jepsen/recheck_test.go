@@ -1,14 +1,18 @@
 package jepsen_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/meridian-kv/meridian/tests/jepsen"
 	"github.com/meridian-kv/meridian/tests/jepsen/checker"
 	"github.com/meridian-kv/meridian/tests/jepsen/history"
+	"github.com/meridian-kv/meridian/tests/jepsen/nemesis"
 )
 
 // TestRecheckSavedHistory: a history written to history.jsonl is read
@@ -22,14 +26,7 @@ func TestRecheckSavedHistory(t *testing.T) {
 		{Index: 3, Process: 0, Type: history.OK, F: history.FIncr, Key: "c", Value: int64(2), Start: 0, End: 10},
 		{Index: 4, Process: 0, Type: history.OK, F: history.FCount, Key: "c", Value: int64(2), Start: 20, End: 30, Final: true},
 	}
-	f, err := os.Create(filepath.Join(dir, "history.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.WriteJSONL(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	writeJSONL(t, dir, h)
 	res, err := jepsen.Recheck(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -55,14 +52,7 @@ func TestRecheckRegionsHistories(t *testing.T) {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		f, err := os.Create(filepath.Join(dir, "history.jsonl"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := h.WriteJSONL(f); err != nil {
-			t.Fatal(err)
-		}
+		writeJSONL(t, dir, h)
 		return dir
 	}
 	for _, tc := range []struct {
@@ -112,5 +102,60 @@ func TestRecheckRegionsHistories(t *testing.T) {
 				t.Errorf("verdicts %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRecheckSessionSkew: a session run's clock skew (plan.json) widens
+// the expiry margin on a re-check as it did in the run: a session read
+// 1 s after its deadline is an anomaly without skew, and legal when a
+// node's clock was 2 s off (the final read, absent, is then what shows
+// the expiry).
+func TestRecheckSessionSkew(t *testing.T) {
+	v := checker.SessionValue(1, time.Second, "e1")
+	h := history.History{
+		{Index: 0, Process: 0, Type: history.OK, F: history.FWrite, Key: "sess:1", Value: v, Start: 0, End: int64(100 * time.Millisecond), Node: "e1"},
+		{Index: 1, Process: 1, Type: history.OK, F: history.FRead, Key: "sess:1", Value: checker.SessionRead(v, 10), Start: int64(2100 * time.Millisecond), End: int64(2105 * time.Millisecond), Node: "w1"},
+		{Index: 2, Process: 1, Type: history.OK, F: history.FRead, Key: "sess:1", Start: int64(5 * time.Second), End: int64(5005 * time.Millisecond), Node: "w1", Final: true},
+	}
+	for _, tc := range []struct {
+		skew time.Duration
+		want checker.Validity
+	}{{0, checker.Invalid}, {2 * time.Second, checker.Valid}} {
+		dir := filepath.Join(t.TempDir(), fmt.Sprintf("20261126-120000-regions-session-clock-skew-seed%d", tc.skew))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeJSONL(t, dir, h)
+		plan := nemesis.Plan{Seed: 1}
+		if tc.skew > 0 {
+			plan.Steps = []nemesis.Step{{At: time.Second, Hold: time.Second, Kind: nemesis.ClockSkew, A: []string{"w1"}, Skew: tc.skew}}
+		}
+		b, err := json.Marshal(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "plan.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := jepsen.Recheck(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 1 || res[0].Checker != "session" || res[0].Valid != tc.want {
+			t.Errorf("skew %v: results %+v, want session %s", tc.skew, res, tc.want)
+		}
+	}
+}
+
+// writeJSONL writes h as dir/history.jsonl.
+func writeJSONL(t *testing.T, dir string, h history.History) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := h.WriteJSONL(f); err != nil {
+		t.Fatal(err)
 	}
 }

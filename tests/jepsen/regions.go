@@ -21,6 +21,7 @@ import (
 	"github.com/meridian-kv/meridian/tests/jepsen/history"
 	"github.com/meridian-kv/meridian/tests/jepsen/nemesis"
 	"github.com/meridian-kv/meridian/tests/jepsen/netns"
+	"github.com/meridian-kv/meridian/tests/jepsen/wan"
 	"github.com/meridian-kv/meridian/tests/jepsen/workload"
 )
 
@@ -43,7 +44,11 @@ type regionWorkload interface {
 	Keys() []string
 }
 
-func newRegionWorkload(name string) (regionWorkload, func(context.Context, *redis.Client, string) (string, error), error) {
+// newRegionWorkload returns the two-region variant of a workload and the
+// read its convergence check compares. clockSkew is the largest clock
+// offset the nemesis sets: checkers that hold node clocks to the
+// harness's allow for it.
+func newRegionWorkload(name string, clockSkew time.Duration) (regionWorkload, func(context.Context, *redis.Client, string) (string, error), error) {
 	switch name {
 	case "counter":
 		// Across regions only final reads are checked: a read in one
@@ -54,14 +59,50 @@ func newRegionWorkload(name string) (regionWorkload, func(context.Context, *redi
 	case "session":
 		// Convergence compares the long sessions (GET); the checker
 		// reads the history: no session reappears after its expiry.
-		return workload.NewSession(workload.SessionOptions{Region: regionOf}), readCounter, nil
+		// A skewed clock moves expiries by up to the skew.
+		var margin time.Duration
+		if clockSkew > 0 {
+			margin = sessionMargin + clockSkew
+		}
+		return workload.NewSession(workload.SessionOptions{Region: regionOf, Margin: margin}), readCounter, nil
 	case "list":
 		// RPUSH and LPUSH in both regions; only final reads are checked,
 		// and every node's final list must be the same, in the same order.
 		return workload.NewList(workload.ListOptions{Keys: 3, OpsPerKey: 1000, LeftPushes: true, SameFinal: true}), readList, nil
+	case "register-lww":
+		// SET/GET of a few keys: last writer wins, not linearizable.
+		return workload.NewRegisterLWW(workload.RegisterLWWOptions{Region: regionOf}), readCounter, nil
+	case "hash-lww":
+		// HSET/HDEL/HGETALL: every field a last-writer-wins register.
+		return workload.NewHash(workload.HashOptions{Region: regionOf}), readHash, nil
+	case "list-pops":
+		// RPUSH, LPOP, RPOP and LRANGE: no element popped twice in one
+		// region, none popped back, no acknowledged push lost.
+		return workload.NewListPops(workload.ListPopsOptions{Region: regionOf}), readList, nil
 	}
-	return nil, nil, fmt.Errorf("jepsen: workload %q has no two-region variant (counter, set, session, list)", name)
+	return nil, nil, fmt.Errorf("jepsen: workload %q has no two-region variant (%s)", name, strings.Join(RegionWorkloads, ", "))
 }
+
+// RegionWorkloads are the workloads [RunRegions] runs.
+var RegionWorkloads = []string{"counter", "set", "session", "list", "register-lww", "hash-lww", "list-pops"}
+
+// readHash reads a hash as "field=value" pairs in field order.
+func readHash(ctx context.Context, rdb *redis.Client, key string) (string, error) {
+	m, err := rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return "", err
+	}
+	pairs := make([]string, 0, len(m))
+	for f, v := range m {
+		pairs = append(pairs, f+"="+v)
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ","), nil
+}
+
+// sessionMargin is the session checker's default clock margin
+// (checker.SessionOptions.Margin).
+const sessionMargin = 200 * time.Millisecond
 
 // regionOf returns the region of a node of [RunRegions] (e1 is east).
 func regionOf(node string) string {
@@ -150,8 +191,20 @@ func (r *twoRegions) LeaderOf(ctx context.Context, nodes []string) (string, erro
 // their own node, see [workload.SetOptions.RemoveOwn]); the list
 // checker requires every acknowledged push exactly once in every final
 // read and the same final list, in the same order, on every node.
-// Everything it
-// creates is removed before it returns, except the result folder.
+//
+// With cfg.WAN set, every link connection crosses a WAN (see
+// [wan.Links]): tc netem on the nodes' interfaces where the kernel has
+// it, else a delay proxy in each node's namespace plus iptables random
+// drop of the packets arriving from the other region; partitions (link
+// cuts) cut that path too. The report (summary, verdict.json's "wan",
+// the timeline's "wan" lines) says which conditions held, how, and the
+// packets dropped and retransmitted. Clock-skew steps move one node's
+// clock within and then beyond cfg.MaxClockOffset, which every node is
+// given as --max-clock-offset.
+//
+// Everything it creates (namespaces, processes, proxies, rules, data)
+// is removed before it returns, on failure too, except the result
+// folder.
 func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.Mode = Regions
 	if cfg.Prefix == "" {
@@ -163,11 +216,25 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.RunPattern == "" {
 		cfg.RunPattern = "TestJepsenRegions/" + cfg.Workload
 	}
-	w, read, err := newRegionWorkload(cfg.Workload)
-	if err != nil {
+	if err := cfg.fillCommon(); err != nil {
 		return nil, err
 	}
-	if err := cfg.fillCommon(); err != nil {
+	if cfg.MaxClockOffset == 0 {
+		cfg.MaxClockOffset = nemesis.DefaultMaxClockOffset
+	}
+	var tr twoRegions
+	var all []string
+	for r := range 2 {
+		for i := range cfg.Nodes {
+			tr.nodes[r] = append(tr.nodes[r], fmt.Sprintf("%c%d", regionNames[r][0], i+1))
+		}
+		all = append(all, tr.nodes[r]...)
+	}
+	plan := nemesis.NewLinkPlan(cfg.Seed, nemesis.LinkPlanConfig{Kinds: cfg.Nemesis, Regions: tr.nodes,
+		Duration: cfg.Duration, Hold: cfg.Hold, Quiet: cfg.Quiet, Warmup: min(2*time.Second, cfg.Duration/5),
+		MaxClockOffset: cfg.MaxClockOffset, Cycle: cfg.Cycle})
+	w, read, err := newRegionWorkload(cfg.Workload, plan.MaxSkew())
+	if err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
@@ -199,14 +266,6 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	if err := netns.Cleanup(ctx, cfg.Prefix); err != nil {
 		return nil, err
 	}
-	var tr twoRegions
-	var all []string
-	for r := range 2 {
-		for i := range cfg.Nodes {
-			tr.nodes[r] = append(tr.nodes[r], fmt.Sprintf("%c%d", regionNames[r][0], i+1))
-		}
-		all = append(all, tr.nodes[r]...)
-	}
 	netLog, _ := os.Create(filepath.Join(dir, "netns-commands.log"))
 	if netLog != nil {
 		defer netLog.Close()
@@ -218,15 +277,30 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer nw.Close()
 
+	// The WAN between the regions: each region dials the other's link
+	// ports at the addresses links gives (a proxy's, with the proxy).
+	var links *wan.Links
+	if !cfg.Unlinked {
+		links, err = wan.SetupLinks(ctx, wan.LinksConfig{Network: nw, Regions: tr.nodes, Port: LinkPort,
+			Conditions: cfg.WAN, Method: cfg.WANMethod})
+		if err != nil {
+			return nil, err
+		}
+		defer links.Close(context.WithoutCancel(ctx))
+		if !cfg.WAN.IsZero() {
+			log.Info("wan", "how", links.Describe())
+		}
+	}
+
 	// Nodes and regions.
 	token := "jepsen-" + strconv.FormatUint(cfg.Seed, 36)
-	linkAddr := func(node string) string { return nw.Addr(node) + ":" + strconv.Itoa(LinkPort) }
+	listenAddr := func(node string) string { return nw.Addr(node) + ":" + strconv.Itoa(LinkPort) }
 	for r := range 2 {
 		cl := cluster.New(cluster.Config{Binary: cfg.Binary, Network: nw, Nodes: tr.nodes[r],
 			LogDir: filepath.Join(dir, "logs"), DataDir: dataDir, Region: regionNames[r], RegionID: regionIDs[r],
 			Env: []string{"MERIDIAN_LINK_TOKEN=" + token},
 			Args: func(c *cluster.Cluster, node string) []string {
-				return append(c.RegionArgs(node), "--link", linkAddr(node))
+				return append(c.RegionArgs(node), "--link", listenAddr(node), "--max-clock-offset", cfg.MaxClockOffset.String())
 			}})
 		defer cl.Close()
 		tr.regions[r] = cl
@@ -256,19 +330,20 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if !cfg.Unlinked {
 		start := time.Now()
-		if err := linkRegions(ctx, cfg.Binary, &tr, linkAddr); err != nil {
+		if err := linkRegions(ctx, cfg.Binary, &tr, links.Addr); err != nil {
 			return nil, err
 		}
 		log.Info("regions linked", "took", time.Since(start).Round(time.Millisecond))
 	}
 
 	// Clients and nemesis.
-	plan := nemesis.NewLinkPlan(cfg.Seed, nemesis.LinkPlanConfig{Kinds: cfg.Nemesis, Regions: tr.nodes,
-		Duration: cfg.Duration, Hold: cfg.Hold, Quiet: cfg.Quiet, Warmup: min(2*time.Second, cfg.Duration/5)})
 	log.Info("plan", "plan", plan.String())
 	rec := history.NewRecorder(time.Now())
 	nem := nemesis.New(nemesis.Env{Network: nw, Processes: &tr, Nodes: all, LeaderOf: tr.LeaderOf,
 		Ready: tr.WaitMember}, rec.Origin())
+	if links != nil && !cfg.WAN.IsZero() {
+		nem.Note(nemesis.WAN, "in-force", all, links.Describe(), nil)
+	}
 	wcfg := workload.Config{Nodes: all, Addr: tr.RESPAddr, Concurrency: cfg.Concurrency,
 		Seed: int64(cfg.Seed), Policy: cfg.Policy, OpTimeout: cfg.OpTimeout}
 	var wg sync.WaitGroup
@@ -297,6 +372,12 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 	for _, cl := range tr.regions {
 		rep.Crashes = append(rep.Crashes, cl.Crashes()...)
 	}
+	if links != nil && !cfg.WAN.IsZero() {
+		st, err := links.Stats(hctx)
+		rep.WAN = &WANReport{Conditions: cfg.WAN, Method: links.Method(), How: links.Describe(), Stats: st}
+		nem.Note(nemesis.WAN, "stats", all, st.String(), err)
+	}
+	rep.ClockAhead = countLogLines(filepath.Join(dir, "logs"), all, clockAheadLog)
 	rep.Results = append(w.Check(h, dir), rep.Converge.Result)
 	rep.conclude(nem.Anomalies(), healErr)
 	cfg.Nodes = len(all)
@@ -356,4 +437,21 @@ func convergeKeys(ctx context.Context, tr *twoRegions, nodes, keys []string,
 		c.Notes = append(c.Notes, "compared: the final values of "+strings.Join(keys, ", ")+" on every node of both regions (DEBUG DIGEST differs across regions)")
 	}
 	return c
+}
+
+// clockAheadLog is what a node logs when a remote stamp is ahead of its
+// clock by more than max-clock-offset (interregion).
+const clockAheadLog = "beyond max-clock-offset"
+
+// countLogLines counts the lines containing substr in the logs of nodes.
+func countLogLines(dir string, nodes []string, substr string) int {
+	n := 0
+	for _, nd := range nodes {
+		b, err := os.ReadFile(filepath.Join(dir, nd+".log"))
+		if err != nil {
+			continue
+		}
+		n += bytes.Count(b, []byte(substr))
+	}
+	return n
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // writeReport writes the run's folder: history.jsonl, plan.txt,
-// nemesis.txt, nemesis.jsonl, netns.txt, verdict.json and summary.txt.
+// plan.json (the plan as data: nemesis.Plan), nemesis.txt,
+// nemesis.jsonl, netns.txt, verdict.json and summary.txt.
 // It sets rep.Summary.
 func writeReport(rep *Report, cfg Config, h history.History, plan nemesis.Plan, timeline []nemesis.Event, rules string) error {
 	rep.Summary = summary(rep, cfg, h, timeline)
@@ -33,6 +34,7 @@ func writeReport(rep *Report, cfg Config, h history.History, plan nemesis.Plan, 
 	}
 	write("history.jsonl", func(f *os.File) error { return h.WriteJSONL(f) })
 	write("plan.txt", func(f *os.File) error { _, err := f.WriteString(plan.String()); return err })
+	write("plan.json", func(f *os.File) error { return json.NewEncoder(f).Encode(plan) })
 	write("nemesis.txt", func(f *os.File) error {
 		for _, e := range timeline {
 			if _, err := fmt.Fprintln(f, e); err != nil {
@@ -62,7 +64,8 @@ func writeReport(rep *Report, cfg Config, h history.History, plan nemesis.Plan, 
 			Faults   int            `json:"faults"`
 			Results  any            `json:"results"`
 			Converge any            `json:"convergence"`
-		}{rep.Name, rep.Seed, rep.Valid, rep.Counts, rep.Faults, rep.Results, rep.Converge})
+			WAN      *WANReport     `json:"wan,omitempty"`
+		}{rep.Name, rep.Seed, rep.Valid, rep.Counts, rep.Faults, rep.Results, rep.Converge, rep.WAN})
 	})
 	write("summary.txt", func(f *os.File) error { _, err := f.WriteString(rep.Summary); return err })
 	if len(errs) > 0 {
@@ -77,8 +80,8 @@ func summary(rep *Report, cfg Config, h history.History, timeline []nemesis.Even
 	fmt.Fprintf(&b, "run       %s\n", rep.Name)
 	fmt.Fprintf(&b, "verdict   %s\n", strings.ToUpper(string(rep.Valid)))
 	fmt.Fprintf(&b, "workload  %s, %d nodes (%s mode), %s of clients, seed %d\n", cfg.Workload, cfg.Nodes, cfg.Mode, cfg.Duration, rep.Seed)
-	fmt.Fprintf(&b, "reproduce go test ./tests/jepsen -run '%s' -jepsen.seed=%d -jepsen.time=%s\n",
-		cfg.RunPattern, rep.Seed, cfg.Duration)
+	fmt.Fprintf(&b, "reproduce go test ./tests/jepsen -run '%s' -jepsen.seed=%d -jepsen.time=%s -jepsen.hold=%s\n",
+		cfg.RunPattern, rep.Seed, cfg.Duration, cfg.Hold)
 	c := rep.Counts
 	fmt.Fprintf(&b, "ops       %d: %d ok, %d fail, %d info (indeterminate)", c.Total, c.OK, c.Fail, c.Info)
 	if c.Pending > 0 {
@@ -125,6 +128,14 @@ func summary(rep *Report, cfg Config, h history.History, timeline []nemesis.Even
 	fmt.Fprintf(&b, "faults    %d: %s\n", rep.Faults, orNone(strings.Join(ks, ", ")))
 	for _, e := range faultErrs {
 		fmt.Fprintf(&b, "          nemesis error: %s\n", e)
+	}
+	if rep.WAN != nil {
+		fmt.Fprintf(&b, "wan       %s (%s)\n", rep.WAN.Conditions, rep.WAN.Method)
+		fmt.Fprintf(&b, "          how: %s\n", rep.WAN.How)
+		fmt.Fprintf(&b, "          seen: %s\n", rep.WAN.Stats)
+	}
+	if cfg.Mode == Regions && kinds[nemesis.ClockSkew] > 0 {
+		fmt.Fprintf(&b, "clock     max-clock-offset %s; %d remote stamps logged ahead beyond it\n", cfg.MaxClockOffset, rep.ClockAhead)
 	}
 	if rep.Converge.Converged {
 		fmt.Fprintf(&b, "converge  %.1fs\n", rep.Converge.Elapsed.Seconds())

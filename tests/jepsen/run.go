@@ -19,6 +19,7 @@ import (
 	"github.com/meridian-kv/meridian/tests/jepsen/history"
 	"github.com/meridian-kv/meridian/tests/jepsen/nemesis"
 	"github.com/meridian-kv/meridian/tests/jepsen/netns"
+	"github.com/meridian-kv/meridian/tests/jepsen/wan"
 	"github.com/meridian-kv/meridian/tests/jepsen/workload"
 )
 
@@ -84,6 +85,21 @@ type Config struct {
 	// RunPattern is the `go test -run` pattern that reproduces the run,
 	// for the summary; empty means TestJepsen/<workload>/<nemesis>.
 	RunPattern string
+	// Cycle takes the Nemesis kinds in turn, from a first one drawn from
+	// the seed (nemesis.PlanConfig.Cycle), instead of drawing each step's
+	// kind: a run with as many fault windows as kinds has each once.
+	Cycle bool
+	// WAN is the delay and loss between the two regions of [RunRegions]
+	// (each way, link traffic only); zero means none: direct links.
+	WAN wan.Conditions
+	// WANMethod forces how the WAN is made (wan.Netem or
+	// wan.ProxyMethod); empty means netem where the kernel has it, else
+	// the proxy with iptables loss (see wan.Links).
+	WANMethod wan.Method
+	// MaxClockOffset is every [RunRegions] node's --max-clock-offset,
+	// which clock-skew steps stay within and then go beyond; zero means
+	// nemesis.DefaultMaxClockOffset.
+	MaxClockOffset time.Duration
 }
 
 // Report is the outcome of a run.
@@ -99,8 +115,24 @@ type Report struct {
 	Faults   int
 	Crashes  []cluster.Crash
 	Converge checker.Convergence
+	// WAN is what held between the regions of a [RunRegions] run with
+	// Config.WAN set; nil otherwise.
+	WAN *WANReport
+	// ClockAhead counts the nodes' log lines "remote stamp ahead of local
+	// clock beyond max-clock-offset" of a [RunRegions] run.
+	ClockAhead int
 	// Summary is summary.txt's text.
 	Summary string
+}
+
+// WANReport says which WAN conditions held between two regions, how
+// they were made, and what they did.
+type WANReport struct {
+	Conditions wan.Conditions `json:"conditions"`
+	Method     wan.Method     `json:"method"`
+	// How is wan.Links.Describe's line.
+	How   string    `json:"how"`
+	Stats wan.Stats `json:"stats"`
 }
 
 func (c *Config) fill() error {
@@ -214,7 +246,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		dataDir = d
 	}
 
-	// Network and nodes.
+	// Network and nodes, on namespaces no other run uses meanwhile.
+	unlock, err := lockPrefix(ctx, cfg.Prefix, func() {
+		log.Warn("waiting for another run using the same network namespaces", "prefix", cfg.Prefix)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := netns.Cleanup(ctx, cfg.Prefix); err != nil {
 		return nil, err
 	}
@@ -273,7 +312,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// Clients and nemesis.
 	plan := nemesis.NewPlan(cfg.Seed, nemesis.PlanConfig{Kinds: cfg.Nemesis, Nodes: names, Spares: spares,
-		Duration: cfg.Duration, Hold: cfg.Hold, Quiet: cfg.Quiet, Warmup: min(2*time.Second, cfg.Duration/5)})
+		Duration: cfg.Duration, Hold: cfg.Hold, Quiet: cfg.Quiet, Warmup: min(2*time.Second, cfg.Duration/5), Cycle: cfg.Cycle})
 	log.Info("plan", "plan", plan.String())
 	rec := history.NewRecorder(time.Now())
 	nem := nemesis.New(nemesis.Env{Network: nw, Processes: cl, Nodes: names, Leader: leader,

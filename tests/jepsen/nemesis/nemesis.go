@@ -121,6 +121,20 @@ type Step struct {
 	B []string `json:"b,omitempty"`
 	// Skew is the clock offset of a ClockSkew step.
 	Skew time.Duration `json:"skew,omitempty"`
+	// Beyond, if not zero, is the offset a two-region ClockSkew step
+	// moves the clock to halfway through its window: past the links'
+	// max-clock-offset, where Skew stays within it (see [NewLinkPlan]).
+	Beyond time.Duration `json:"beyond,omitempty"`
+}
+
+// isLink reports whether s is a step of a two-region plan
+// ([NewLinkPlan]): a [LinkKinds] kind, and for ClockSkew (a kind of
+// both plans) a step naming a region in A and its target in B.
+func (s Step) isLink() bool {
+	if s.Kind == ClockSkew {
+		return len(s.B) > 0
+	}
+	return slices.Contains(LinkKinds, s.Kind)
 }
 
 func (s Step) String() string {
@@ -131,7 +145,14 @@ func (s Step) String() string {
 	case PartitionOneWay:
 		out += fmt.Sprintf(" %v -/-> %v", s.A, s.B)
 	case ClockSkew:
-		out += fmt.Sprintf(" %v %+v", s.A, s.Skew)
+		if s.isLink() {
+			out += fmt.Sprintf(" %s of %v %+v", s.B[0], s.A, s.Skew)
+			if s.Beyond != 0 {
+				out += fmt.Sprintf(", then %+v", s.Beyond)
+			}
+		} else {
+			out += fmt.Sprintf(" %v %+v", s.A, s.Skew)
+		}
 	case MembershipChurn:
 		out += fmt.Sprintf(" a follower of %v -> %v", s.A, s.B)
 	default:
@@ -163,6 +184,10 @@ type PlanConfig struct {
 	// once by a MembershipChurn step (ids are never reused). When none
 	// is left, churn is not drawn.
 	Spares []string
+	// Cycle takes the kinds in turn, from a first one drawn from the
+	// seed, instead of drawing each step's kind: a short run with as many
+	// steps as kinds has every kind once.
+	Cycle bool
 }
 
 // Plan is a seeded fault schedule.
@@ -194,6 +219,10 @@ func NewPlan(seed uint64, cfg PlanConfig) Plan {
 	nodes := slices.Clone(cfg.Nodes)
 	spares := slices.Clone(cfg.Spares)
 	stalls := 0
+	next := 0 // Cycle: the next kind's index in cfg.Kinds
+	if cfg.Cycle {
+		next = rng.IntN(len(cfg.Kinds))
+	}
 	for at := cfg.Warmup; ; {
 		kinds := cfg.Kinds
 		if len(spares) == 0 {
@@ -202,7 +231,15 @@ func NewPlan(seed uint64, cfg PlanConfig) Plan {
 		if len(kinds) == 0 {
 			break
 		}
-		s := Step{At: at, Hold: cfg.Hold, Kind: kinds[rng.IntN(len(kinds))]}
+		s := Step{At: at, Hold: cfg.Hold}
+		if cfg.Cycle {
+			for s.Kind == "" || !slices.Contains(kinds, s.Kind) {
+				s.Kind = cfg.Kinds[next%len(cfg.Kinds)]
+				next++
+			}
+		} else {
+			s.Kind = kinds[rng.IntN(len(kinds))]
+		}
 		if s.Kind == DiskStall {
 			s.Hold = max(s.Hold, DiskStallHold)
 		}
@@ -268,6 +305,18 @@ func (p Plan) String() string {
 		b.WriteString("  " + s.String() + "\n")
 	}
 	return b.String()
+}
+
+// MaxSkew returns the largest clock offset, either way, that p's
+// ClockSkew steps set (zero if none).
+func (p Plan) MaxSkew() time.Duration {
+	var m time.Duration
+	for _, s := range p.Steps {
+		if s.Kind == ClockSkew {
+			m = max(m, s.Skew.Abs(), s.Beyond.Abs())
+		}
+	}
+	return m
 }
 
 // Kinds returns how many steps of each kind p has.
@@ -487,7 +536,7 @@ func (n *Nemesis) others(nodes []string) []string {
 
 // apply runs one step: the fault, its window, its healing.
 func (n *Nemesis) apply(ctx context.Context, s Step) {
-	if slices.Contains(LinkKinds, s.Kind) {
+	if s.isLink() {
 		n.applyLink(ctx, s)
 		return
 	}

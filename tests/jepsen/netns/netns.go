@@ -23,6 +23,15 @@
 //	nw.Partition(ctx, []string{"n1"}, []string{"n2", "n3"})
 //	nw.Heal(ctx)
 //	nw.Netem(ctx, "n1", []string{"n2"}, netns.Netem{Delay: 50 * time.Millisecond, Loss: 0.05})
+//	nw.DropRandom(ctx, "n2", []string{"n1"}, 0.02)         // 2% of what n2 receives from n1
+//	c, err := nw.DropCounters(ctx, "n2")                   // packets seen, dropped
+//	ln, err := nw.Listen("n2", "127.0.0.1:9000")           // a socket inside n2's namespace
+//	conn, err := nw.DialContext(ctx, "n1", "10.77.0.12:7000") // a connection from n1
+//
+// The harness's own sockets can live inside a namespace: [Network.Listen]
+// and [Network.DialContext] create them on a thread moved there (setns),
+// so their packets cross the node's rules as the node's own do (the WAN
+// proxies of package wan work this way).
 //
 // HAZARD: the names and the subnet are global to the machine. Two runs at
 // once must use different prefixes and subnets; a run must call [Cleanup]
@@ -273,10 +282,13 @@ func (n *Network) build(ctx context.Context) error {
 			[]string{"ip", "netns", "exec", hub, "ip", "link", "set", port, "up"},
 			[]string{"ip", "netns", "exec", ns, "ip", "addr", "add", nd.Addr + "/24", "dev", "eth0"},
 			[]string{"ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up"},
-			// Fault chains: partitions in MJ-PART, random loss in MJ-LOSS.
+			// Fault chains: partitions in MJ-PART, random loss in MJ-LOSS
+			// (sent) and MJ-WAN (received, see DropRandom).
 			[]string{"ip", "netns", "exec", ns, "iptables", "-w", "-N", "MJ-PART"},
 			[]string{"ip", "netns", "exec", ns, "iptables", "-w", "-N", "MJ-LOSS"},
+			[]string{"ip", "netns", "exec", ns, "iptables", "-w", "-N", "MJ-WAN"},
 			[]string{"ip", "netns", "exec", ns, "iptables", "-w", "-A", "INPUT", "-j", "MJ-PART"},
+			[]string{"ip", "netns", "exec", ns, "iptables", "-w", "-A", "INPUT", "-j", "MJ-WAN"},
 			[]string{"ip", "netns", "exec", ns, "iptables", "-w", "-A", "OUTPUT", "-j", "MJ-LOSS"},
 		)
 	}
@@ -459,13 +471,14 @@ func (n *Network) ClearNetem(ctx context.Context, node string) error {
 	return n.inNS(ctx, node, "iptables", "-w", "-F", "MJ-LOSS")
 }
 
-// Rules returns each node's fault rules (iptables chains and tc qdiscs),
-// for reports and debugging.
+// Rules returns each node's fault rules (iptables chains and tc qdiscs,
+// MJ-WAN and the qdiscs with their counters), for reports and debugging.
 func (n *Network) Rules(ctx context.Context) string {
 	var b strings.Builder
 	for _, nd := range n.Nodes() {
 		fmt.Fprintf(&b, "== %s (%s)\n", nd, n.Addr(nd))
-		for _, args := range [][]string{{"iptables", "-w", "-S", "MJ-PART"}, {"iptables", "-w", "-S", "MJ-LOSS"}, {"tc", "qdisc", "show", "dev", "eth0"}} {
+		for _, args := range [][]string{{"iptables", "-w", "-S", "MJ-PART"}, {"iptables", "-w", "-S", "MJ-LOSS"},
+			{"iptables", "-w", "-S", "MJ-WAN", "-v"}, {"tc", "-s", "qdisc", "show", "dev", "eth0"}} {
 			out, _ := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Namespace(nd)}, args...)...).CombinedOutput()
 			b.Write(out)
 		}

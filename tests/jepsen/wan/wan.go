@@ -1,17 +1,18 @@
-// Package wan makes a TCP path behave like a wide-area link: a proxy that
-// forwards between a listen address and a target, delaying each direction
-// by a configurable one-way delay (plus jitter), and cutting connections
-// on demand. It exists because the harness's kernel may lack sch_netem
-// (`tc qdisc ... netem` fails with "qdisc kind is unknown"); where netem
-// works the harness uses it instead (see [Choose]).
+// Package wan makes the links between two regions behave like a
+// wide-area network: one-way delay with jitter and packet loss, each way,
+// on inter-region traffic only ([SetupLinks], [Links]). Where the kernel
+// has sch_netem it uses tc netem; this project's CI kernel does not
+// (`tc qdisc ... netem` fails with "qdisc kind is unknown"), so there it
+// delays with a user-space TCP proxy ([Proxy]) and drops packets with
+// iptables (netns.Network.DropRandom): real loss, which TCP retransmits.
+// [Choose] probes netem.
 //
-// The proxy works at the byte-stream level, so it can delay but not drop
-// packets: TCP would retransmit them anyway, and what a region link sees
-// of loss is extra latency and, past a point, a broken connection — which
-// [Proxy.Cut] gives. Byte order is preserved: jitter never reorders data
-// (a chunk is never delivered before the chunk read before it).
+// The proxy works at the byte-stream level: it delays each chunk of data
+// it reads by the direction's delay plus jitter, and cuts connections on
+// demand ([Proxy.Cut]). Byte order is preserved: jitter never reorders
+// data (a chunk is never delivered before the chunk read before it).
 //
-// Usage:
+// Usage (one proxy):
 //
 //	p, err := wan.Listen("10.77.0.1:0", "10.77.0.21:7100",
 //		wan.Shape{Delay: 40 * time.Millisecond, Jitter: 5 * time.Millisecond}, // to the target
@@ -22,11 +23,23 @@
 //	p.Cut()                           // close every connection, refuse new ones
 //	p.Heal()                          // accept again
 //
-// Multi-region layout (for the harness's second region): one proxy per
-// remote peer, listening on the control address (reachable from every
-// namespace) and forwarding to the peer's link port; each region's nodes
-// are given the proxies' addresses as their peers' addresses, so every
-// inter-region byte crosses a proxy and intra-region traffic does not.
+// Usage (two regions, as jepsen.RunRegions does):
+//
+//	l, err := wan.SetupLinks(ctx, wan.LinksConfig{Network: nw, Regions: [2][]string{east, west},
+//		Port: 8379, Conditions: wan.Conditions{Delay: 25 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.02}})
+//	defer l.Close(ctx)
+//	peer := l.Addr("w1") // what east's nodes dial to reach w1's link port
+//	log.Print(l.Describe()) // which conditions, and how
+//	st, err := l.Stats(ctx) // packets seen and dropped, TCP retransmits, proxied bytes
+//
+// Proxy layout: every node's namespace runs one proxy per node of the
+// other region, on the namespace's own loopback, dialing from inside the
+// namespace (netns.Network.Listen and DialContext). The link addresses
+// the regions are given are those loopback addresses, so every
+// inter-region byte crosses a proxy, intra-region and client traffic
+// does not, and the proxied packets still leave from the node's own
+// address: partitions (iptables in the namespaces) cut them as they cut
+// the node's own traffic.
 package wan
 
 import (
@@ -36,6 +49,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meridian-kv/meridian/tests/jepsen/netns"
@@ -56,8 +70,9 @@ const (
 	// Netem shapes packets with tc netem inside the namespaces
 	// (netns.Network.Netem): delay, jitter and loss.
 	Netem Method = "netem"
-	// ProxyMethod routes inter-region connections through a [Proxy]:
-	// delay, jitter and cuts, no packet loss.
+	// ProxyMethod routes inter-region connections through a [Proxy] in
+	// each node's namespace (delay and jitter) and drops packets with
+	// iptables (loss); see [Links].
 	ProxyMethod Method = "proxy"
 )
 
@@ -87,6 +102,11 @@ const queueLen = 256
 type Proxy struct {
 	ln     net.Listener
 	target string
+	dial   Dialer
+	ctx    context.Context // ends at Close: stops dials in progress
+	cancel context.CancelFunc
+
+	conns, bytesTo, bytesFrom atomic.Int64
 
 	mu struct {
 		sync.Mutex
@@ -107,12 +127,46 @@ func Listen(addr, target string, to, from Shape) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target}
+	return Serve(ln, target, nil, to, from), nil
+}
+
+// Dialer opens a proxy's connection to its target.
+type Dialer func(ctx context.Context, addr string) (net.Conn, error)
+
+// dialTimeout bounds a proxy's connection to its target.
+const dialTimeout = 10 * time.Second
+
+// Serve starts a proxy on a listener of the caller's (one inside a
+// network namespace, say; see netns.Network.Listen), forwarding to
+// target through dial (nil means net.Dialer). The proxy owns ln.
+func Serve(ln net.Listener, target string, dial Dialer, to, from Shape) *Proxy {
+	if dial == nil {
+		dial = func(ctx context.Context, addr string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}
+	}
+	p := &Proxy{ln: ln, target: target, dial: dial}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.mu.to, p.mu.from = to, from
 	p.mu.conns = make(map[*pair]struct{})
 	p.mu.rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x77616e)) // "wan"
 	p.wg.Go(p.accept)
-	return p, nil
+	return p
+}
+
+// ProxyStats is what a proxy has carried.
+type ProxyStats struct {
+	// Conns is the connections forwarded to the target.
+	Conns int64
+	// BytesTo and BytesFrom are the bytes delivered to the target and
+	// back from it.
+	BytesTo, BytesFrom int64
+}
+
+// Stats returns what p has carried so far.
+func (p *Proxy) Stats() ProxyStats {
+	return ProxyStats{Conns: p.conns.Load(), BytesTo: p.bytesTo.Load(), BytesFrom: p.bytesFrom.Load()}
 }
 
 // Addr returns the address the proxy listens on.
@@ -156,6 +210,7 @@ func (p *Proxy) Close() error {
 	p.mu.closed = true
 	conns := p.takeConnsLocked()
 	p.mu.Unlock()
+	p.cancel()
 	err := p.ln.Close()
 	for _, c := range conns {
 		c.close()
@@ -219,11 +274,14 @@ func (c *pair) close() {
 }
 
 func (p *Proxy) serve(client net.Conn) {
-	target, err := net.DialTimeout("tcp", p.target, 10*time.Second)
+	ctx, cancel := context.WithTimeout(p.ctx, dialTimeout)
+	target, err := p.dial(ctx, p.target)
+	cancel()
 	if err != nil {
 		client.Close()
 		return
 	}
+	p.conns.Add(1)
 	c := &pair{client: client, target: target}
 	p.mu.Lock()
 	if p.mu.cut || p.mu.closed {
@@ -262,7 +320,13 @@ func (p *Proxy) pipe(src, dst net.Conn, toTarget bool) {
 			if d := time.Until(ch.due); d > 0 {
 				time.Sleep(d)
 			}
-			if _, err := dst.Write(ch.b); err != nil {
+			n, err := dst.Write(ch.b)
+			if toTarget {
+				p.bytesTo.Add(int64(n))
+			} else {
+				p.bytesFrom.Add(int64(n))
+			}
+			if err != nil {
 				src.Close()
 				for range q { // drain so the reader is not blocked
 				}
