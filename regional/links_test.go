@@ -524,6 +524,11 @@ func TestLinkCountsConflicts(t *testing.T) {
 	regions[1].Do(0, "SET", "k", "newer")
 	regions[1].Do(0, "SADD", "t", "a-set")
 	wan.Heal("east", "west")
+	// Equal content is not enough: west's writes win, so both regions
+	// read the same before west has merged east's losing batch. A
+	// marker written after it in east, read in west, shows it merged.
+	regions[0].Do(0, "SET", "marker", "1")
+	eventually(t, "west merges east's writes", func() bool { return regions[1].Do(0, "GET", "marker") == "$1\r\n1\r\n" })
 	content := converge(t, regions...)
 	if !strings.Contains(content, `"k" ttl=0 string "newer"`) || !strings.Contains(content, `"t" ttl=0 set ["a-set"]`) {
 		t.Fatalf("converged content:\n%s", content)
