@@ -141,6 +141,21 @@ func (r *Reader) ReadBuffered() (args [][]byte, ok bool, err error) {
 	return nil, false, nil
 }
 
+// ReadBufferedIf is ReadBuffered for a request that keep accepts: one it
+// refuses, like one that is incomplete or malformed, stays unread (the
+// next ReadBuffered or ReadCommand returns it again). keep must not keep
+// args. The connection uses it to gather a pipeline in one parse per
+// request and no allocation.
+func (r *Reader) ReadBufferedIf(keep func(args [][]byte) bool) ([][]byte, bool) {
+	saved := *r
+	args, ok, err := r.ReadBuffered()
+	if err != nil || !ok || !keep(args) {
+		*r = saved
+		return nil, false
+	}
+	return args, true
+}
+
 // PeekBuffered returns the next request if it is complete in the bytes
 // already read, without consuming it; the next ReadBuffered or ReadCommand
 // returns it again. The slices stay valid until the next call.

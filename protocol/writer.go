@@ -31,6 +31,12 @@ func (w *Writer) Reset() { w.b = w.b[:0] }
 // Truncate drops everything written after n bytes (see Len).
 func (w *Writer) Truncate(n int) { w.b = w.b[:n] }
 
+// UseBuffer makes w append to b's spare capacity from now on, dropping
+// what it holds: an owner of many short-lived Writers can carve their
+// buffers out of one allocation (a reply that outgrows b moves to a
+// buffer of its own).
+func (w *Writer) UseBuffer(b []byte) { w.b = b[:0] }
+
 // Raw appends already-encoded RESP.
 func (w *Writer) Raw(b []byte) { w.b = append(w.b, b...) }
 

@@ -107,15 +107,67 @@ type evaluator struct {
 	// remotes holds, by origin, the last merged batch proposed (run
 	// goroutine): it predicts what the FSM will have applied.
 	remotes map[uint32]pendingRemote
+	// marks maps the fence of each entry proposed and not yet known
+	// applied to its batch (run goroutine), oldest first; syncBase uses it
+	// to tell exactly which batches the applied store holds.
+	marks []fenceMark
+	// baseSeq is the last batch the applied store holds (run goroutine).
+	baseSeq uint64
+	// ctx is reused by evalAll for every client call; effects is the
+	// round's effects buffer (run goroutine).
+	ctx     eval.Ctx
+	effects []storage.Effect
 	// frontier is the evaluation frontier of the calls evalAll ran last
 	// (see interregion.Entry.Frontier), taken before it read anything.
 	frontier hlc.Timestamp
-	// slots bounds the batches in flight (group commit): while they are
-	// full, arriving calls wait in `in` and go out together in the next
-	// batch, so load makes entries bigger instead of more numerous.
+	// slots holds a token per round in flight (group commit): while one
+	// is, arriving calls wait in `in` and go out together in the next
+	// round, so load makes entries bigger instead of more numerous (see
+	// admit). Only the run goroutine adds tokens; release takes them
+	// back and signals freed.
 	slots chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
+	freed chan struct{}
+	// cohort is what admit knows of the calls whose replies were released
+	// last: how many (n), when, and how many calls had arrived by then.
+	// The completer sets it, admit consumes it.
+	cohort struct {
+		sync.Mutex
+		n, arrived int64
+		at         time.Time
+	}
+	// arrivals counts client calls submitted.
+	arrivals atomic.Int64
+	// mergeSkip is how many rounds admit still starts without waiting
+	// for a cohort, after one did not come back in time (run goroutine).
+	mergeSkip int
+	// mergeTimer is admit's reusable timer (run goroutine).
+	mergeTimer *time.Timer
+	wg         sync.WaitGroup
+	once       sync.Once
+}
+
+// fenceMark ties an entry's fence seq to its batch.
+type fenceMark struct{ fence, batch uint64 }
+
+// syncBase points the overlay at the applied store, under the FSM's read
+// lock, with the last batch it holds: from the FSM's last fence, which
+// moves with every evaluator entry applied (e.applied moves later, once
+// the completer has seen the future).
+func (e *evaluator) syncBase() {
+	f := e.g.fsm
+	if last := f.mu.last; last.epoch == e.fence.epoch {
+		n := 0
+		for n < len(e.marks) && e.marks[n].fence <= last.seq {
+			e.baseSeq = max(e.baseSeq, e.marks[n].batch)
+			n++
+		}
+		if n > 0 {
+			e.marks = append(e.marks[:0], e.marks[n:]...)
+		}
+	}
+	e.baseSeq = max(e.baseSeq, e.applied.Load())
+	e.ov.base = f.mu.store
+	e.ov.baseSeq = e.baseSeq
 }
 
 // reset starts a new epoch after a failed proposal, once every earlier
@@ -123,6 +175,7 @@ type evaluator struct {
 func (e *evaluator) reset() {
 	e.ov = newOverlay()
 	e.fence = fence{epoch: newEpoch()}
+	e.marks = e.marks[:0]
 	clear(e.remotes)
 	e.failed.Store(false)
 	e.g.log.Info("evaluator restarts after a failed proposal", "epoch", e.fence.epoch)
@@ -143,6 +196,7 @@ func newEvaluator(g *Group) *evaluator {
 		in:      make(chan *call, 1024),
 		batches: make(chan *batch, 256),
 		slots:   make(chan struct{}, maxInflight),
+		freed:   make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		ov:      newOverlay(),
 		remotes: map[uint32]pendingRemote{},
@@ -175,6 +229,9 @@ func (e *evaluator) stop() {
 
 // submit queues a call; false if the evaluator is stopping.
 func (e *evaluator) submit(c *call) bool {
+	if c.client() {
+		e.arrivals.Add(1)
+	}
 	select {
 	case e.in <- c:
 		return true
@@ -183,8 +240,117 @@ func (e *evaluator) submit(c *call) bool {
 	}
 }
 
-// maxInflight is how many batches may wait for Raft at once.
-const maxInflight = 2
+// client reports whether c is a client's request (not an expiry check or
+// a replication entry).
+func (c *call) client() bool { return c.sys == nil && c.expire == nil }
+
+// Group commit. Every log entry costs a round of fixed work on every node,
+// whatever its size: a bolt transaction with two fdatasyncs, an
+// AppendEntries RPC, an FSM batch. So the evaluator makes few, big
+// entries:
+//
+//   - One round is in flight at a time. A second one may start while the
+//     first is replicated only with a full batch (MaxBatch calls) waiting:
+//     then evaluating it meanwhile pays for the extra entry. Two smaller
+//     rounds in flight cost more than they save: the second one's local
+//     append holds up raft's leader loop (hashicorp/raft stores on the
+//     leader before it replicates, in that loop), which then handles the
+//     first one's commit late; the second one's evaluation holds the FSM's
+//     read lock while the first one wants to apply; and every node pays
+//     for two entries instead of one.
+//   - When a round's replies are released, their clients usually send
+//     their next requests at once: the next round waits for most of them
+//     (up to mergeWait after the release) instead of leaving with whoever
+//     happened to be queued, which splits the clients into cohorts that
+//     take turns, each paying a full round. A cohort that does not come
+//     back in time turns the wait off for mergeSkipRounds rounds (clients
+//     that think between requests), and a lone client never waits.
+const (
+	// maxInflight is how many rounds may wait for Raft at once.
+	maxInflight = 2
+	// mergeWait bounds how long after a release the next round waits for
+	// the released clients.
+	mergeWait = time.Millisecond
+	// mergeSkipRounds is how many rounds start without waiting after a
+	// wait timed out.
+	mergeSkipRounds = 8
+)
+
+// admit gathers the calls of the next round into calls (which holds the
+// first one) and takes a slot for it. It returns false when the evaluator
+// stops; it has refused the calls gathered then.
+func (e *evaluator) admit(calls []*call) ([]*call, bool) {
+	limit := e.g.cfg.MaxBatch
+	for {
+		n := len(e.slots)
+		if n == 0 || n < maxInflight && len(calls) >= limit {
+			e.slots <- struct{}{} // never blocks: only this goroutine adds
+			break
+		}
+		in := e.in
+		if len(calls) >= limit {
+			in = nil
+		}
+		select {
+		case c := <-in:
+			calls = append(calls, c)
+		case <-e.freed:
+		case <-e.quit:
+			for _, c := range calls {
+				c.refuse()
+			}
+			return calls, false
+		}
+	}
+	calls = e.take(calls, limit)
+	if len(e.slots) > 1 {
+		return calls, true // the other round's replies are not out yet
+	}
+	e.cohort.Lock()
+	n, arrived, at := e.cohort.n, e.cohort.arrived, e.cohort.at
+	e.cohort.n = 0
+	e.cohort.Unlock()
+	if e.mergeSkip > 0 {
+		e.mergeSkip--
+		return calls, true
+	}
+	need := arrived + n*9/10
+	wait := mergeWait - time.Since(at)
+	if n == 0 || len(calls) >= limit || e.arrivals.Load() >= need || wait <= 0 {
+		return calls, true
+	}
+	if e.mergeTimer == nil {
+		e.mergeTimer = time.NewTimer(wait)
+	} else {
+		e.mergeTimer.Reset(wait)
+	}
+	defer e.mergeTimer.Stop()
+	for len(calls) < limit && e.arrivals.Load() < need {
+		select {
+		case c := <-e.in:
+			calls = append(calls, c)
+		case <-e.mergeTimer.C:
+			e.mergeSkip = mergeSkipRounds
+			return e.take(calls, limit), true
+		case <-e.quit:
+			return calls, true // the round runs; stop refuses the rest
+		}
+	}
+	return e.take(calls, limit), true
+}
+
+// take appends the calls already queued, up to limit in all.
+func (e *evaluator) take(calls []*call, limit int) []*call {
+	for len(calls) < limit {
+		select {
+		case c := <-e.in:
+			calls = append(calls, c)
+		default:
+			return calls
+		}
+	}
+	return calls
+}
 
 func (e *evaluator) run() {
 	defer close(e.batches)
@@ -197,28 +363,16 @@ func (e *evaluator) run() {
 		case <-e.quit:
 			return
 		}
-		// Wait for a slot, letting more calls queue up meanwhile.
-		select {
-		case e.slots <- struct{}{}:
-		case <-e.quit:
-			calls[0].refuse()
+		var ok bool
+		if calls, ok = e.admit(calls); !ok {
 			return
-		}
-	fill:
-		for len(calls) < e.g.cfg.MaxBatch {
-			select {
-			case c := <-e.in:
-				calls = append(calls, c)
-			default:
-				break fill
-			}
 		}
 		if e.failed.Load() {
 			if e.applied.Load() < e.seq {
 				for _, c := range calls {
 					c.refuse()
 				}
-				<-e.slots
+				e.release()
 				continue
 			}
 			e.reset()
@@ -226,6 +380,15 @@ func (e *evaluator) run() {
 		e.round(calls)
 		// The slot is handed back by the completer when the round's last
 		// batch completes (see propose).
+	}
+}
+
+// release hands a slot back.
+func (e *evaluator) release() {
+	<-e.slots
+	select {
+	case e.freed <- struct{}{}:
+	default:
 	}
 }
 
@@ -256,7 +419,11 @@ func (e *evaluator) drain() {
 // several when a call needs the pipeline drained or is a replication entry
 // of its own.
 func (e *evaluator) round(calls []*call) {
-	var effects []storage.Effect
+	effects := e.effects[:0]
+	defer func() {
+		clear(effects) // they hold requests' bytes
+		e.effects = effects[:0]
+	}()
 	start := 0
 	for i, c := range calls {
 		own := c.sys != nil && c.sys.kind != entryLocal
@@ -264,7 +431,7 @@ func (e *evaluator) round(calls []*call) {
 			// Propose what came before.
 			effects = e.evalAll(calls[start:i], effects)
 			e.propose(calls[start:i], effects, false)
-			effects, start = nil, i
+			effects, start = effects[:0], i
 		}
 		if own {
 			e.proposeSys(c, i == len(calls)-1)
@@ -307,7 +474,7 @@ func (e *evaluator) proposeSys(c *call, slot bool) {
 		e.g.clock.Update(maxTS)
 		g := e.g
 		g.fsm.mu.RLock()
-		e.ov.base = g.fsm.mu.store
+		e.syncBase()
 		e.ov.prune(e.applied.Load())
 		stage := b.Effects
 		if b.State {
@@ -344,20 +511,35 @@ func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.E
 	g := e.g
 	g.fsm.mu.RLock()
 	defer g.fsm.mu.RUnlock()
-	e.ov.base = g.fsm.mu.store
+	e.syncBase()
 	e.ov.prune(e.applied.Load())
 	e.ov.now = g.clock.PhysicalNow()
 	e.frontier = g.fsm.mu.repl.evalFrontier()
+	ctx := &e.ctx
+	defer ctx.ResetEffects()
+	// Most replies are short (+OK, :n): carve their buffers out of one
+	// allocation per batch. A call's reply is read once it completes,
+	// by then nothing else writes to its part.
+	replies := make([]byte, len(calls)*replySlot)
+	for i, c := range calls {
+		if c.sys == nil {
+			c.w.UseBuffer(replies[i*replySlot : i*replySlot : (i+1)*replySlot])
+		}
+	}
 	for _, c := range calls {
 		if c.sys != nil {
 			continue // a heartbeat: its stamp is taken at proposal
 		}
 		c.db = c.req.DB
 		c.w.Proto = c.proto
-		ctx := &eval.Ctx{R: e.ov.reader(), DB: c.req.DB, W: &c.w, Clock: g.clock, Rand: e.rand, MaxBulk: g.cfg.MaxBulk}
+		// One Ctx for every call (eval.Run starts each command with a
+		// fresh stamp); its effects are copied out after each command.
+		ctx.R, ctx.DB, ctx.W, ctx.Clock, ctx.Rand, ctx.MaxBulk = e.ov.reader(), c.req.DB, &c.w, g.clock, e.rand, g.cfg.MaxBulk
+		ctx.ResetEffects()
 		if c.expire != nil {
+			// A Ctx of its own: GetForWrite stamps without eval.Run.
+			ctx := &eval.Ctx{R: e.ov.reader(), DB: c.expire.db, W: &c.w, Clock: g.clock, Rand: e.rand, MaxBulk: g.cfg.MaxBulk}
 			// GetForWrite turns a still-expired key into a delete.
-			ctx.DB = c.expire.db
 			ctx.GetForWrite([]byte(c.expire.key))
 			if n := len(ctx.Effects()); n > 0 {
 				e.ov.stage(e.seq+1, ctx.Effects())
@@ -388,6 +570,9 @@ func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.E
 	return effects
 }
 
+// replySlot is the room evalAll gives each call's reply.
+const replySlot = 16
+
 func (e *evaluator) watchesHold(ws []eval.Watch) bool {
 	r := e.ov.reader()
 	for _, w := range ws {
@@ -407,7 +592,7 @@ func (e *evaluator) watchesHold(ws []eval.Watch) bool {
 func (e *evaluator) propose(calls []*call, effects []storage.Effect, slot bool) {
 	if len(calls) == 0 {
 		if slot {
-			<-e.slots
+			e.release()
 		}
 		return
 	}
@@ -442,6 +627,7 @@ func (e *evaluator) proposeEntry(calls []*call, data []byte, slot bool) {
 	e.seq++
 	b := &batch{seq: e.seq, calls: append([]*call(nil), calls...), slot: slot}
 	if data != nil {
+		e.marks = append(e.marks, fenceMark{fence: e.fence.seq, batch: e.seq})
 		b.fut = e.g.raft.Apply(data, e.g.cfg.RequestTimeout)
 		e.g.stats.batches.Add(1)
 		e.g.stats.batchedReqs.Add(int64(len(calls)))
@@ -467,12 +653,33 @@ func (e *evaluator) complete() {
 		if failed && !e.failed.Swap(true) {
 			e.g.log.Warn("proposal failed; later batches are void until the evaluator restarts", "err", err, "fenced", fenced)
 		}
+		if n := countClients(b.calls); n > 0 {
+			e.cohort.Lock()
+			if e.cohort.n == 0 {
+				// The first release since admit last looked: count
+				// arrivals, and time the wait, from here.
+				e.cohort.arrived = e.arrivals.Load()
+				e.cohort.at = time.Now()
+			}
+			e.cohort.n += n
+			e.cohort.Unlock()
+		}
 		e.finish(b, failed)
 		e.applied.Store(b.seq)
 		if b.slot {
-			<-e.slots
+			e.release()
 		}
 	}
+}
+
+func countClients(calls []*call) int64 {
+	var n int64
+	for _, c := range calls {
+		if c.client() {
+			n++
+		}
+	}
+	return n
 }
 
 // errStopping is the outcome of a future the evaluator stopped waiting

@@ -83,10 +83,40 @@ type overlay struct {
 	numFlushed int
 	// round counts prunes (one or two per evaluator round).
 	round uint64
+	// last is the last batch staged.
+	last uint64
+
+	// baseSeq is the last batch the applied store holds, exactly: the
+	// evaluator sets it with base (from the FSM's last fence). Lazy keys
+	// need it (see materialize).
+	baseSeq uint64
+	// lazy maps each pending key that nothing has read since its first
+	// pending write to its effects, chained in lazyBuf in staging order.
+	// They are applied to a copy only when a command reads the key
+	// (materialize); most keys are written and never read before their
+	// batches are applied, and then the chain is simply dropped.
+	//
+	// Invariant: lazy keys are pending, have no staged copy and no kept
+	// copy, and while a flush is pending there are none.
+	lazy     map[dbKey]lazyChain
+	lazyBuf  []lazyEffect
+	lazyLive int // entries of lazyBuf still chained
 
 	baseR, stagedR *storage.StoreReader
 	rd             overlayReader
 	scratch        []storage.Effect
+}
+
+// lazyChain is a lazy key's effects: the first and last of them in
+// overlay.lazyBuf, and how many.
+type lazyChain struct{ head, tail, n int32 }
+
+// lazyEffect is one staged effect of a lazy key, and the batch that
+// staged it.
+type lazyEffect struct {
+	seq  uint64
+	next int32 // the key's next effect in lazyBuf, or -1
+	e    storage.Effect
 }
 
 // keptCopy is a staged copy whose batches are all applied: it equals the
@@ -105,7 +135,7 @@ type pendingFlush struct {
 }
 
 func newOverlay() *overlay {
-	o := &overlay{staged: storage.NewStore(), pending: map[dbKey]uint64{}, kept: map[dbKey]keptCopy{}}
+	o := &overlay{staged: storage.NewStore(), pending: map[dbKey]uint64{}, kept: map[dbKey]keptCopy{}, lazy: map[dbKey]lazyChain{}}
 	o.stagedR = o.staged.NewReader()
 	o.rd.o = o
 	return o
@@ -126,12 +156,116 @@ func (o *overlay) bind() {
 	o.baseR = o.base.NewReader()
 }
 
-// stage applies one batch's effects on top of the overlay.
+// stage applies one batch's effects on top of the overlay: those of keys
+// with a staged copy at once, the others lazily (see overlay.lazy).
 func (o *overlay) stage(seq uint64, effects []storage.Effect) {
 	if len(effects) == 0 {
 		return
 	}
 	o.bind()
+	o.last = max(o.last, seq)
+	if o.numFlushed > 0 || hasFlush(effects) {
+		// A flush covers every key of its database: stage everything.
+		o.materializeAll()
+		o.stageNow(seq, effects)
+		return
+	}
+	now := o.scratch[:0]
+	for i := range effects {
+		e := &effects[i]
+		if e.DB < 0 || e.DB >= storage.NumDBs {
+			continue // Apply skips it too
+		}
+		k := dbKey{e.DB, e.Key}
+		if c, ok := o.lazy[k]; ok {
+			o.lazy[k] = o.chain(c, seq, e)
+			o.pending[k] = seq
+			continue
+		}
+		_, pending := o.pending[k]
+		_, kept := o.kept[k]
+		if !pending && !kept {
+			o.lazy[k] = o.chain(lazyChain{head: -1}, seq, e)
+			o.pending[k] = seq
+			continue
+		}
+		now = append(now, *e)
+	}
+	if len(now) > 0 {
+		o.stageNow(seq, now)
+	}
+	clear(now)
+	o.scratch = now[:0]
+}
+
+// chain appends e, staged by batch seq, to a lazy key's chain c.
+func (o *overlay) chain(c lazyChain, seq uint64, e *storage.Effect) lazyChain {
+	i := int32(len(o.lazyBuf))
+	o.lazyBuf = append(o.lazyBuf, lazyEffect{seq: seq, next: -1, e: *e})
+	if c.head < 0 {
+		c.head = i
+	} else {
+		o.lazyBuf[c.tail].next = i
+	}
+	c.tail = i
+	c.n++
+	o.lazyLive++
+	return c
+}
+
+func hasFlush(effects []storage.Effect) bool {
+	for i := range effects {
+		if op := effects[i].Op; op == storage.OpFlushDB || op == storage.OpFlushAll {
+			return true
+		}
+	}
+	return false
+}
+
+// materialize gives lazy key k a staged copy: the applied object plus the
+// effects of its chain that the applied store does not hold yet (those
+// of batches after baseSeq; the FSM may have applied some of the chain's
+// batches since they were staged).
+func (o *overlay) materialize(k dbKey, c lazyChain) {
+	o.unchain(k, c)
+	o.staged.CopyKey(o.base, k.db, k.key)
+	o.staged.SetStable(o.base.Stable())
+	var (
+		batch []storage.Effect
+		seq   uint64
+	)
+	for i := c.head; i >= 0; i = o.lazyBuf[i].next {
+		le := &o.lazyBuf[i]
+		if le.seq <= o.baseSeq {
+			continue
+		}
+		if len(batch) > 0 && le.seq != seq {
+			o.staged.Apply(seq, batch)
+			batch = batch[:0]
+		}
+		seq = le.seq
+		batch = append(batch, le.e)
+	}
+	if len(batch) > 0 {
+		o.staged.Apply(seq, batch)
+	}
+}
+
+// materializeAll materializes every lazy key.
+func (o *overlay) materializeAll() {
+	for k, c := range o.lazy {
+		o.materialize(k, c)
+	}
+}
+
+// unchain forgets lazy key k's chain.
+func (o *overlay) unchain(k dbKey, c lazyChain) {
+	delete(o.lazy, k)
+	o.lazyLive -= int(c.n)
+}
+
+// stageNow applies one batch's effects to staged copies.
+func (o *overlay) stageNow(seq uint64, effects []storage.Effect) {
 	for i := range effects {
 		e := &effects[i]
 		switch e.Op {
@@ -185,9 +319,7 @@ func (o *overlay) copyIn(k dbKey) {
 	o.staged.CopyKey(o.base, k.db, k.key)
 	if f := o.flushed[k.db]; f.seq != 0 {
 		// The flush applied to every key staged then; this one was not.
-		o.scratch = append(o.scratch[:0], storage.Effect{Op: storage.OpDel, DB: k.db, Key: k.key, TS: f.ts})
-		o.staged.Apply(f.seq, o.scratch)
-		o.scratch[0] = storage.Effect{}
+		o.staged.Apply(f.seq, []storage.Effect{{Op: storage.OpDel, DB: k.db, Key: k.key, TS: f.ts}})
 	}
 }
 
@@ -204,15 +336,59 @@ func (o *overlay) prune(applied uint64) {
 			}
 		}
 	}
+	if applied >= o.last && len(o.pending) == len(o.lazy) {
+		// Every batch is applied and no key has a staged copy to keep
+		// or drop (the common case with one round in flight): let go of
+		// them all at once.
+		clear(o.pending)
+		clear(o.lazy)
+		o.lazyLive = 0
+	}
 	for k, seq := range o.pending {
 		if seq <= applied {
 			delete(o.pending, k)
+			if c, ok := o.lazy[k]; ok {
+				o.unchain(k, c) // never read: the applied object is all there is
+				continue
+			}
 			o.release(k)
 		}
+	}
+	switch {
+	case len(o.lazy) == 0:
+		clear(o.lazyBuf)
+		if cap(o.lazyBuf) > 1<<16 {
+			o.lazyBuf = nil
+		}
+		o.lazyBuf = o.lazyBuf[:0]
+	case len(o.lazyBuf) > 1<<12 && o.lazyLive < len(o.lazyBuf)/4:
+		o.compactLazy()
 	}
 	if o.keptSize > keepBudget || o.round%64 == 0 && len(o.kept) > 0 {
 		o.evict()
 	}
+}
+
+// compactLazy copies the chains still in use to a new lazyBuf, so that
+// the buffer does not grow while some key is always pending.
+func (o *overlay) compactLazy() {
+	buf := make([]lazyEffect, 0, 2*o.lazyLive)
+	for k, c := range o.lazy {
+		n := lazyChain{head: -1}
+		for i := c.head; i >= 0; i = o.lazyBuf[i].next {
+			j := int32(len(buf))
+			buf = append(buf, lazyEffect{seq: o.lazyBuf[i].seq, next: -1, e: o.lazyBuf[i].e})
+			if n.head < 0 {
+				n.head = j
+			} else {
+				buf[n.tail].next = j
+			}
+			n.tail = j
+			n.n++
+		}
+		o.lazy[k] = n
+	}
+	o.lazyBuf = buf
 }
 
 // release keeps the copy of k, now equal to the applied object, if it is
@@ -296,6 +472,9 @@ func (r *overlayReader) pick(db int, key string) storage.Reader {
 	o := r.o
 	k := dbKey{db, key}
 	if _, ok := o.pending[k]; ok {
+		if c, ok := o.lazy[k]; ok {
+			o.materialize(k, c)
+		}
 		return o.stagedR
 	}
 	if o.numFlushed > 0 && db >= 0 && db < storage.NumDBs {
@@ -313,6 +492,9 @@ func (r *overlayReader) GetExpired(db int, key string) (*storage.Object, bool) {
 	return r.pick(db, key).GetExpired(db, key)
 }
 func (r *overlayReader) Version(db int, key string) uint64 {
+	if _, ok := r.o.pending[dbKey{db, key}]; ok {
+		return pendingVersion
+	}
 	if r.pick(db, key) == storage.Reader(r.o.stagedR) {
 		return pendingVersion
 	}

@@ -100,7 +100,7 @@ func overlaySim(t *testing.T, seed uint64, cfg storagetest.GenConfig, compact bo
 	}
 	check := func(step int) {
 		t.Helper()
-		ov.base = base
+		ov.base, ov.baseSeq = base, fsmSeq
 		ov.now = now
 		r := ov.reader()
 		w := want.At(now)
@@ -126,7 +126,7 @@ func overlaySim(t *testing.T, seed uint64, cfg storagetest.GenConfig, compact bo
 	for step := range 300 {
 		switch rnd.IntN(4) {
 		case 0, 1: // an evaluator round: up to 4 commands in one batch
-			ov.base = base
+			ov.base, ov.baseSeq = base, fsmSeq
 			ov.prune(applied)
 			pruned = applied
 			if rnd.IntN(5) == 0 {
@@ -154,7 +154,7 @@ func overlaySim(t *testing.T, seed uint64, cfg storagetest.GenConfig, compact bo
 						named[dbKey{e.DB, e.Key}] = seq + 1
 					}
 				}
-				ov.base = base
+				ov.base, ov.baseSeq = base, fsmSeq
 				ov.stage(seq+1, b.Effects)
 				apply(want, seq+1, b.Effects)
 				batch = append(batch, b.Effects...)
@@ -299,6 +299,7 @@ func TestOverlayKeptCopyFollowsAppliedStore(t *testing.T) {
 	ov.base = base
 	e := []storage.Effect{{Op: storage.OpHSet, Key: "h", Field: "mine", Value: []byte("1"), TS: ts}}
 	ov.stage(1, e)
+	ov.reader().Get(0, "h") // HSET reads the hash: this copies it
 	base.Apply(2, e)
 	ov.prune(1) // the copy is kept
 	if _, ok := ov.kept[dbKey{0, "h"}]; !ok {

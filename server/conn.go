@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,6 +72,15 @@ type Conn struct {
 		sync.Mutex
 		connInfo
 	}
+
+	// one is the request of a command executed alone, and gathered holds
+	// the requests of a gathered pipeline: both are reused, since an
+	// executor keeps nothing of a request once it returns (eval.Request).
+	one struct {
+		req  eval.Request
+		cmds [1][][]byte
+	}
+	gathered gatherBuf
 
 	// out carries replies and pushed messages once the connection has
 	// subscribed to something; before that, replies go straight to nc.
@@ -363,25 +373,32 @@ func (c *Conn) execute(cmd *protocol.Command, args [][]byte) {
 	}
 	readOnly := cmd.Flags&protocol.Write == 0
 	if be, ok := c.srv.exec.(BatchExecutor); ok && !c.replyOff && !c.skipThis && c.rd.Buffered() > 0 {
-		// gather peeks at the read buffer, which reuses the storage of
-		// args: from here on only its copies in reqs are valid.
+		// gather parses more of the read buffer, which reuses the
+		// storage of args: from here on only reqs are valid.
 		switch reqs := c.gather(cmd, args, readOnly); {
 		case len(reqs) > 1:
 			c.setDB(be.ExecBatch(reqs, &c.w))
+			c.gathered.release()
 			return
 		case len(reqs) == 1:
 			c.setDB(c.srv.exec.Exec(reqs[0], &c.w))
+			c.gathered.release()
 			return
 		}
 	}
-	req := eval.Request{DB: c.db, Cmds: [][][]byte{args}, Rand: c.rand, ReadOnly: readOnly, Stale: readOnly && c.readOnlyMode}
-	c.setDB(c.srv.exec.Exec(&req, &c.w))
+	o := &c.one
+	o.cmds[0] = args
+	o.req = eval.Request{DB: c.db, Cmds: o.cmds[:], Rand: c.rand, ReadOnly: readOnly, Stale: readOnly && c.readOnlyMode}
+	c.setDB(c.srv.exec.Exec(&o.req, &c.w))
+	o.req, o.cmds[0] = eval.Request{}, nil // let the arguments go
 }
 
 // BatchExecutor is implemented by executors that can run a connection's
 // pipeline in one go (regional.Group: one log entry for many writes). The
 // requests are all writes or all reads, in one database, none of them a
-// transaction; replies come back in order.
+// transaction; replies come back in order. As with Exec, the executor
+// keeps no reference to the requests once ExecBatch returns (the
+// connection reuses them).
 type BatchExecutor interface {
 	ExecBatch(reqs []*eval.Request, w *protocol.Writer) int
 }
@@ -394,27 +411,69 @@ const maxGather = 512
 // data commands of the same kind (all writes or all reads), with the right
 // arity, that do not change the database. It stops at the first that does
 // not fit, which is dispatched as usual on the next read (so ordering is
-// kept). The arguments are copied: the buffer moves on.
+// kept).
+//
+// The arguments are not copied: they stay in the read buffer, which
+// moves on only at the next read, after the batch has run. Only the
+// argument lists are, since each parse reuses the last one's; they and
+// the requests live in c.gathered, reused by the next gather.
 func (c *Conn) gather(cmd *protocol.Command, args [][]byte, readOnly bool) []*eval.Request {
 	if !batchable(cmd, args, readOnly) {
 		return nil
 	}
-	stale := readOnly && c.readOnlyMode
-	reqs := []*eval.Request{{DB: c.db, Cmds: [][][]byte{cloneArgs(args)}, Rand: c.rand, ReadOnly: readOnly, Stale: stale}}
-	for len(reqs) < maxGather && c.rd.Buffered() > 0 {
-		next, ok := c.rd.PeekBuffered()
+	g := &c.gathered
+	g.args = append(g.args[:0], args...)
+	g.ends = append(g.ends[:0], len(g.args))
+	var ncmd *protocol.Command
+	keep := func(next [][]byte) bool {
+		ncmd = protocol.Lookup(next[0])
+		return ncmd != nil && batchable(ncmd, next, readOnly)
+	}
+	for len(g.ends) < maxGather && c.rd.Buffered() > 0 {
+		next, ok := c.rd.ReadBufferedIf(keep)
 		if !ok {
 			break
 		}
-		ncmd := protocol.Lookup(next[0])
-		if ncmd == nil || !batchable(ncmd, next, readOnly) {
-			break
-		}
-		next, _, _ = c.rd.ReadBuffered()
-		reqs = append(reqs, &eval.Request{DB: c.db, Cmds: [][][]byte{cloneArgs(next)}, Rand: c.rand, ReadOnly: readOnly, Stale: stale})
+		g.args = append(g.args, next...)
+		g.ends = append(g.ends, len(g.args))
 		c.srv.recordCommand(ncmd.FullName(), 0, false, nil)
 	}
-	return reqs
+	return g.requests(c.db, c.rand, readOnly, readOnly && c.readOnlyMode)
+}
+
+// gatherBuf is the memory of a connection's gathered pipelines.
+type gatherBuf struct {
+	// args holds the requests' arguments back to back; ends[i] is where
+	// request i's end.
+	args [][]byte
+	ends []int
+	cmds [][][]byte
+	reqs []eval.Request
+	ptrs []*eval.Request
+}
+
+// requests builds the gathered requests.
+func (g *gatherBuf) requests(db int, rnd *rand.Rand, readOnly, stale bool) []*eval.Request {
+	n := len(g.ends)
+	g.cmds = slices.Grow(g.cmds[:0], n)[:n]
+	g.reqs = slices.Grow(g.reqs[:0], n)[:n]
+	g.ptrs = slices.Grow(g.ptrs[:0], n)[:n]
+	start := 0
+	for i, end := range g.ends {
+		g.cmds[i] = g.args[start:end:end]
+		g.reqs[i] = eval.Request{DB: db, Cmds: g.cmds[i : i+1 : i+1], Rand: rnd, ReadOnly: readOnly, Stale: stale}
+		g.ptrs[i] = &g.reqs[i]
+		start = end
+	}
+	return g.ptrs
+}
+
+// release lets go of the arguments of the last gathered pipeline (they
+// point into the read buffer), keeping the memory.
+func (g *gatherBuf) release() {
+	clear(g.args)
+	clear(g.cmds)
+	clear(g.reqs)
 }
 
 // batchable reports whether a command can join a gathered pipeline.
