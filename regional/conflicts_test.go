@@ -28,6 +28,7 @@ import (
 
 	"github.com/meridian-kv/meridian/regional"
 	"github.com/meridian-kv/meridian/regional/regionaltest"
+	"github.com/meridian-kv/meridian/storage"
 )
 
 // world is a set of linked test regions on one WAN.
@@ -359,6 +360,49 @@ func TestConflictTTL(t *testing.T) {
 			ttl, err := strconv.Atoi(render(r.Do(i, "TTL", "session:2")))
 			if err != nil || ttl < 90 || ttl > 100 {
 				t.Errorf("%s node %d: TTL session:2 = %d (%v), want about 100", r.Name(), i, ttl, err)
+			}
+		}
+	}
+}
+
+// TestConflictExpiry: a TTL change made before the deadline keeps the
+// key in every region, although another region's clock passed the
+// deadline before the change reached it (its readers stopped seeing the
+// key then). No region writes a delete for an expiry: once every region
+// has applied everything stamped before the deadline, each deletes the
+// key there if the merged TTL says so, and here it does not.
+func TestConflictExpiry(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{nodes: 3}, "east", "west")
+	w.must(t, "east", "OK", "SET", "k", "v", "PX", "3000")
+	deadline, err := strconv.ParseInt(w.do(t, "east", "PEXPIRETIME", "k"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync(t)
+	w.cut()
+	w.must(t, "west", "1", "PEXPIRE", "k", "600000")
+	eventually(t, "k expires for east's readers", func() bool { return w.do(t, "east", "EXISTS", "k") == "0" })
+	w.heal(t)
+	// Every node has decided k's fate once its stable frontier is past
+	// the deadline.
+	eventually(t, "every node's stable frontier passes the deadline", func() bool {
+		for _, r := range w.regions {
+			for _, nd := range r.Nodes {
+				var past bool
+				nd.Group.Read(func(s *storage.Store) { past = s.Stable().Wall > deadline })
+				if !past {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	w.expect(t, `"v"`, "GET", "k")
+	for _, r := range w.regions {
+		for i := range r.Nodes {
+			if pttl, err := strconv.Atoi(render(r.Do(i, "PTTL", "k"))); err != nil || pttl <= 3000 {
+				t.Errorf("%s node %d: PTTL k = %d (%v), want the long TTL", r.Name(), i, pttl, err)
 			}
 		}
 	}

@@ -537,6 +537,9 @@ func (e *evaluator) evalAll(calls []*call, effects []storage.Effect) []storage.E
 		ctx.R, ctx.DB, ctx.W, ctx.Clock, ctx.Rand, ctx.MaxBulk = e.ov.reader(), c.req.DB, &c.w, g.clock, e.rand, g.cfg.MaxBulk
 		ctx.ResetEffects()
 		if c.expire != nil {
+			if g.fsm.linkedLocked() {
+				continue // linked: stable entries expire keys (fsm.linkedLocked)
+			}
 			// A Ctx of its own: GetForWrite stamps without eval.Run.
 			ctx := &eval.Ctx{R: e.ov.reader(), DB: c.expire.db, W: &c.w, Clock: g.clock, Rand: e.rand, MaxBulk: g.cfg.MaxBulk}
 			// GetForWrite turns a still-expired key into a delete.
@@ -719,7 +722,10 @@ func (e *evaluator) finish(b *batch, failed bool) {
 }
 
 // expireLoop proposes deletes for expired keys every 100 ms, as Valkey's
-// active expiry does; followers only hide expired keys.
+// active expiry does; followers only hide expired keys. A linked region
+// proposes none: its stable entries expire keys at causal stability
+// (storage.Store.ExpireStable), so that a TTL change another region made
+// before the deadline is not deleted with the key.
 func (e *evaluator) expireLoop() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -728,6 +734,9 @@ func (e *evaluator) expireLoop() {
 		case <-e.quit:
 			return
 		case <-t.C:
+		}
+		if e.g.fsm.linked() {
+			continue // linked: stable entries expire keys (fsm.linkedLocked)
 		}
 		var keys [][]byte
 		var dbs []int

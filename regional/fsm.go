@@ -262,6 +262,13 @@ func (f *fsm) applyLocked(index uint64, e *entry) interface{} {
 			r.peerFrontiers[m.region] = hlc.Max(r.peerFrontiers[m.region], m.frontier)
 		}
 		f.mu.store.SetFrontiers(r.stable, r.listFrontier())
+		if len(r.links) > 0 {
+			// Linked: a key expires when the frontier passes its
+			// deadline, at the deadline's stamp, by the merged TTL; the
+			// same in every node of every region, so the evaluator
+			// writes no expiry deletes (see linkedLocked).
+			f.mu.store.ExpireStable(index)
+		}
 		if index%compactEvery == 0 {
 			// Compaction happens as keys are written; keys never written
 			// again are swept here, at the same entry on every node.
@@ -324,6 +331,23 @@ func (f *fsm) waitApplied(i uint64, done <-chan struct{}) bool {
 		f.appliedCond.Wait()
 	}
 	return true
+}
+
+// linkedLocked reports whether the region has peer regions; f.mu must be
+// held, for reading at least. A linked region's keys expire by its stable
+// entries (storage.Store.ExpireStable, in applyLocked), so its evaluator
+// must not delete expired keys: such a delete would be stamped when it
+// runs, and remove a TTL change another region made before the deadline
+// and has not shipped yet (docs/CONFLICTS.md, "Expiry"). An unlinked
+// region has every TTL change in its own log, and deletes expired keys
+// through it.
+func (f *fsm) linkedLocked() bool { return len(f.mu.repl.links) > 0 }
+
+// linked is linkedLocked under the read lock.
+func (f *fsm) linked() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.linkedLocked()
 }
 
 // read runs fn with the store under the read lock.

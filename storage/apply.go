@@ -9,6 +9,9 @@ type touchedKey struct {
 	key     string
 	o       *Object
 	wasLive bool
+	// ttlEv is the key's ttlEvent when Apply first touched it: where
+	// the TTL index files it (if the store has one).
+	ttlEv hlc.Timestamp
 }
 
 // Apply merges a batch of effects, the one way a Store changes. index is
@@ -53,15 +56,24 @@ func (s *Store) Apply(index uint64, effects []Effect) {
 		}
 		if o.gen != s.gen {
 			o.gen = s.gen
-			touched = append(touched, touchedKey{db: f.DB, key: f.Key, o: o, wasLive: o.Live()})
+			touched = append(touched, s.touch(f.DB, f.Key, o))
 		}
-		applyToObject(o, f)
+		applyToObject(o, f, s.stable)
 	}
 	for i := range touched {
 		s.settle(&touched[i], index)
 	}
 	clear(touched)
 	s.touched = touched[:0]
+}
+
+// touch records what settle needs of a key Apply is about to change.
+func (s *Store) touch(db int, key string, o *Object) touchedKey {
+	t := touchedKey{db: db, key: key, o: o, wasLive: o.Live()}
+	if s.ttlIdx != nil {
+		t.ttlEv = o.ttlEvent()
+	}
+	return t
 }
 
 // flush applies a FLUSHDB stamped ts to one database.
@@ -75,9 +87,9 @@ func (s *Store) flush(d int, ts hlc.Timestamp, touched *[]touchedKey, cow bool) 
 		o = s.writable(db, k, o, cow) // replaces k's value only: safe in a range
 		if o.gen != s.gen {
 			o.gen = s.gen
-			*touched = append(*touched, touchedKey{db: d, key: k, o: o, wasLive: o.Live()})
+			*touched = append(*touched, s.touch(d, k, o))
 		}
-		applyToObject(o, &Effect{Op: OpDel, TS: ts})
+		applyToObject(o, &Effect{Op: OpDel, TS: ts}, s.stable)
 	}
 }
 
@@ -87,6 +99,7 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 	d := &s.dbs[t.db]
 	o := t.o
 	s.compactValue(o)
+	o.compactTTL(s.stable)
 	live := o.Live()
 	switch {
 	case live && !t.wasLive:
@@ -109,7 +122,8 @@ func (s *Store) settle(t *touchedKey, index uint64) {
 			w.version = index
 		}
 	}
-	s.account(o, t.key, s.dropDead(d, t.key, o))
+	s.reindexTTL(t.db, t.key, t.ttlEv, o)
+	s.account(o, t.key, s.dropDead(t.db, t.key, o))
 	if s.OnTouch != nil {
 		s.OnTouch(t.db, t.key)
 	}
@@ -132,21 +146,26 @@ func (s *Store) compactValue(o *Object) {
 	}
 }
 
-// dropDead removes a key with no live element from d once its tombstones
-// are stable, or at once if it holds nothing its database's floor does
-// not say (an element removal or an expiry that arrived after a FLUSHDB
-// stamped later), and reports whether it did.
-func (s *Store) dropDead(d *db, key string, o *Object) bool {
+// dropDead removes a key with no live element from database i once its
+// tombstones are stable and no TTL write of it may still expire after
+// the frontier (an element stamped before that expiry may still arrive,
+// and must die there as it does in a store that kept the key), or at
+// once if it holds nothing its database's floor does not say (an element
+// removal or an expiry that arrived after a FLUSHDB stamped later), and
+// reports whether it did.
+func (s *Store) dropDead(i int, key string, o *Object) bool {
 	if o.Live() {
 		return false
 	}
-	empty := o.val == nil && o.TTL == (TTL{}) && !d.floor.Less(o.Floor)
-	if !empty && (o.val != nil && o.val.tombstones() || s.stable.Less(o.Stamp())) {
+	d := &s.dbs[i]
+	empty := o.val == nil && o.TTL == (TTL{}) && o.hist == nil && !d.floor.Less(o.Floor)
+	if !empty && (o.val != nil && o.val.tombstones() || s.stable.Less(o.Stamp()) || o.expiryPending(s.stable)) {
 		return false
 	}
 	delete(d.keys, key)
 	delete(d.expires, key)
 	d.scan.Delete(scanEntry{scanHash(key), key})
+	s.unindexTTL(i, key, o)
 	return true
 }
 
@@ -165,11 +184,17 @@ func (s *Store) Compact() {
 			// Copy only what compaction changes: under a frozen view,
 			// a sweep must not copy the whole keyspace. Replacing and
 			// deleting k's entry are both safe in a range.
-			if compactable(o) {
+			if compactable(o) || o.hist != nil {
+				var ev hlc.Timestamp
+				if s.ttlIdx != nil {
+					ev = o.ttlEvent()
+				}
 				o = s.writable(d, k, o, cow)
 				s.compactValue(o)
+				o.compactTTL(s.stable)
+				s.reindexTTL(i, k, ev, o)
 			}
-			s.account(o, k, s.dropDead(d, k, o))
+			s.account(o, k, s.dropDead(i, k, o))
 		}
 	}
 }
@@ -218,9 +243,7 @@ func (o *Object) del(ts hlc.Timestamp) {
 			o.val = nil
 		}
 	}
-	if o.TTL.TS.Less(ts) {
-		o.TTL = TTL{}
-	}
+	o.cutTTL(ts)
 }
 
 // isRemoval reports whether op removes one element.
@@ -232,9 +255,11 @@ func isRemoval(op Op) bool {
 	return false
 }
 
-// applyToObject merges one effect into a key's state. Every case is
-// commutative, associative and idempotent, and leaves the same state
-// whatever the order effects arrive in (DESIGN.md, "Merge rules"):
+// applyToObject merges one effect into a key's state, under the store's
+// stable frontier (which only spares keeping what compaction would drop
+// anyway). Every case is commutative, associative and idempotent, and
+// leaves the same state whatever the order effects arrive in (DESIGN.md,
+// "Merge rules"):
 //
 //  1. An effect stamped before the key's floor is dropped, except a list
 //     insert, which goes in as a dead item: other regions' inserts may
@@ -255,15 +280,15 @@ func isRemoval(op Op) bool {
 //     stamped at most w), and the value starts afresh as a T.
 //     In any order this gives the key the type of its newest write, and
 //     the floor of the newest write of any other type.
-func applyToObject(o *Object, f *Effect) {
+func applyToObject(o *Object, f *Effect, stable hlc.Timestamp) {
 	below := f.TS.Less(o.Floor)
 	switch f.Op {
 	case OpDel:
 		o.del(f.TS)
 		return
 	case OpExpire:
-		if !below && o.TTL.TS.Less(f.TS) {
-			o.TTL = TTL{At: f.Int, TS: f.TS}
+		if !below {
+			o.setTTL(TTL{At: f.Int, TS: f.TS}, stable)
 		}
 		return
 	}

@@ -27,7 +27,10 @@
 //     a second, later frontier for list tombstones. Tombstones and
 //     increments up to the frontiers are then compacted, key by key, as
 //     Apply touches the keys (or all at once with [Store.Compact]);
-//     [Store.Tombstones] counts what is left.
+//     [Store.Tombstones] counts what is left. Across regions, call
+//     [Store.ExpireStable] right after SetFrontiers too: keys whose
+//     deadline the frontier passed expire there (a single region deletes
+//     expired keys with OpDel effects instead).
 //  5. Write snapshots with [Store.WriteSnapshot]: they hold every
 //     element with its stamps, tombstones included, so a restored store
 //     merges exactly like the original. To write one while Apply goes on,
@@ -56,6 +59,11 @@
 //     floor: every element, and the TTL, stamped before it dies; writes
 //     stamped before it that arrive later are dropped.
 //   - The TTL is a register of its own (OpExpire; deadline 0 persists).
+//     Between regions a key expires by the merged state, not by a
+//     delete: once the stable frontier passes the deadline of the TTL
+//     write in force there, [Store.ExpireStable] deletes the key at the
+//     deadline's stamp, the same in every region (see ttl.go). The
+//     object keeps the TTL writes that decision may still need.
 //   - Type conflicts: the key takes the type of its newest write, removals
 //     included, and every write also deletes the elements of other types
 //     stamped before it (see applyToObject).

@@ -16,10 +16,11 @@ const (
 // ExportEffects calls fn with batches of effects that, applied with
 // [Store.Apply] to an empty store or merged into any other, bring in this
 // store's whole merge state element by element, with the original stamps:
-// database floors (OpFlushDB), key floors (OpDel), TTL registers
-// (OpExpire), register bases (OpSet, OpHSet, OpSAdd, OpZAdd), removal
-// stamps (OpHDel, OpSRem, OpZRem), every pending increment with its own
-// stamp, and list items in order with their tombstones and value stamps.
+// database floors (OpFlushDB), key floors (OpDel), TTL registers and the
+// replaced TTL writes keys keep (OpExpire), register bases (OpSet, OpHSet,
+// OpSAdd, OpZAdd), removal stamps (OpHDel, OpSRem, OpZRem), every pending
+// increment with its own stamp, and list items in order with their
+// tombstones and value stamps.
 // It is the state transfer of DESIGN.md, step 5: a store that applies the
 // export of s has the digest s has (when both frontiers are zero and
 // s.LastStamp is the stamp of an element it still holds), and two stores
@@ -121,12 +122,17 @@ func (x *exporter) addSplit(e Effect) {
 }
 
 // object exports one key: its floor (when it is above the database's),
-// its TTL register and its value.
+// its TTL history and register, and its value.
 func (x *exporter) object(db int, key string, o *Object, ownFloor bool) {
 	base := Effect{DB: db, Key: key}
 	if ownFloor {
 		e := base
 		e.Op, e.TS = OpDel, o.Floor
+		x.addSplit(e)
+	}
+	for _, h := range o.ttlHist() {
+		e := base
+		e.Op, e.TS, e.Int = OpExpire, h.TS, h.At
 		x.addSplit(e)
 	}
 	if o.TTL != (TTL{}) {

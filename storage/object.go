@@ -1,6 +1,10 @@
 package storage
 
-import "github.com/meridian-kv/meridian/storage/hlc"
+import (
+	"slices"
+
+	"github.com/meridian-kv/meridian/storage/hlc"
+)
 
 // Kind is the type of the value a key holds.
 type Kind uint8
@@ -80,6 +84,15 @@ type Object struct {
 	Mod uint64
 
 	val value
+	// hist holds TTL writes the register replaced, or that arrived
+	// after a later one, while expiry may still depend on them (see
+	// ttl.go), by ascending stamp; nil when there are none, as there
+	// usually are (a pointer keeps the usual object small).
+	//
+	// Invariant: entries are stamped at or after Floor and before
+	// TTL.TS; *hist is never empty.
+	hist *[]TTL
+
 	gen uint64 // Apply batch that last touched the object
 	// epoch is the store's Freeze count when the object was made or
 	// copied: a frozen view may hold it while it is below the store's
@@ -138,6 +151,10 @@ func (o *Object) Clone() *Object {
 	c := *o
 	if o.val != nil {
 		c.val = o.val.clone()
+	}
+	if o.hist != nil {
+		h := slices.Clone(*o.hist)
+		c.hist = &h
 	}
 	return &c
 }

@@ -1,5 +1,7 @@
 package storage
 
+import "github.com/meridian-kv/meridian/storage/hlc"
+
 // CopyKey makes s hold a deep copy of src's object for key in db (or no
 // object, if src has none). Overlays use it to stage effects on top of an
 // applied store without touching it.
@@ -19,9 +21,11 @@ func (s *Store) CopyKey(src *Store, db int, key string) {
 				d.live--
 			}
 			s.account(old, key, true)
+			s.unindexTTL(db, key, old)
 		}
 		d.keys[key] = c
 		s.account(c, key, false)
+		s.reindexTTL(db, key, hlc.Timestamp{}, c)
 		if c.Live() {
 			d.live++
 			if c.TTL.At != 0 {
@@ -43,6 +47,7 @@ func (s *Store) Forget(db int, key string) {
 			d.live--
 		}
 		s.account(o, key, true)
+		s.unindexTTL(db, key, o)
 		delete(d.keys, key)
 		delete(d.expires, key)
 		d.scan.Delete(scanEntry{scanHash(key), key})

@@ -19,9 +19,18 @@ import (
 // store whose two frontiers are equal (one region, SetStable) still writes
 // version 1, which older readers accept; reading version 1 gives equal
 // frontiers.
+//
+// A key whose TTL history is not empty (replaced TTL writes that expiry
+// between regions may still depend on, see ttl.go) sets kindTTLHistory in
+// its kind byte and writes the history after it: a count, then each
+// write's deadline and stamp. Other keys are written as before, so a
+// store that holds no history (every store of one region, and most of
+// the time a linked one) writes the same bytes as before; readers that
+// predate it refuse a snapshot that holds one (unknown kind).
 const (
 	snapshotMagic   = "MRDS"
 	snapshotVersion = 2
+	kindTTLHistory  = 0x80
 )
 
 // WriteSnapshot writes the whole store, every element with its stamp and
@@ -109,7 +118,16 @@ func (st *state) write(w io.Writer, logIndexes bool) error {
 			if logIndexes {
 				e.uvarint(o.Mod)
 			}
-			e.byte(byte(o.Kind()))
+			if hist := o.ttlHist(); len(hist) == 0 {
+				e.byte(byte(o.Kind()))
+			} else {
+				e.byte(byte(o.Kind()) | kindTTLHistory)
+				e.uvarint(uint64(len(hist)))
+				for _, h := range hist {
+					e.varint(h.At)
+					e.ts(h.TS)
+				}
+			}
 			if o.val != nil {
 				o.val.encode(&e)
 			}
@@ -179,7 +197,12 @@ func DecodeSnapshot(b []byte) (*Store, error) {
 			o.TTL.At = d.varint()
 			o.TTL.TS = d.ts()
 			o.Mod = d.uvarint()
-			switch Kind(d.byte()) {
+			kind := d.byte()
+			if kind&kindTTLHistory != 0 {
+				kind &^= kindTTLHistory
+				decodeTTLHistory(&d, o)
+			}
+			switch Kind(kind) {
 			case KindNone:
 			case KindString:
 				o.val = decodeRegister(&d)
@@ -216,4 +239,30 @@ func DecodeSnapshot(b []byte) (*Store, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes in snapshot", ErrCorrupt, len(d.b))
 	}
 	return s, nil
+}
+
+// decodeTTLHistory reads a key's TTL history (see kindTTLHistory): at
+// least one write, by ascending stamp, all between the key's floor and
+// its register.
+func decodeTTLHistory(d *decoder, o *Object) {
+	n := d.count(5)
+	if n == 0 {
+		d.fail("empty TTL history")
+		return
+	}
+	hist := make([]TTL, 0, n)
+	prev := o.Floor
+	for range n {
+		h := TTL{At: d.varint(), TS: d.ts()}
+		if d.err != nil {
+			return
+		}
+		if h.TS.Less(prev) || len(hist) > 0 && h.TS == prev || !h.TS.Less(o.TTL.TS) {
+			d.fail("TTL history out of order")
+			return
+		}
+		hist = append(hist, h)
+		prev = h.TS
+	}
+	o.setTTLHist(hist)
 }

@@ -68,6 +68,13 @@ type Store struct {
 	touched []touchedKey
 	// OnTouch, if set, is called for every key an Apply changes.
 	OnTouch func(db int, key string)
+	// ttlIdx files keys by the frontier at which ExpireStable has work
+	// for them. Derived state, never in a snapshot: nil until the first
+	// ExpireStable builds it, kept up to date after.
+	//
+	// Invariant: once built, it holds (o.ttlEvent(), db, key) for every
+	// key whose ttlEvent is not zero, and nothing else, between calls.
+	ttlIdx *btree.BTreeG[ttlEntry]
 
 	// Copy on write for frozen views (see Freeze and writable). epoch
 	// counts Freezes, and every object carries the epoch in which it was
