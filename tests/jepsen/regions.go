@@ -238,34 +238,14 @@ func RunRegions(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	log := cfg.Logger
-	name := fmt.Sprintf("%s-regions-%s-%s-seed%d", time.Now().Format("20060102-150405"), cfg.Workload, nemesisName(cfg.Nemesis), cfg.Seed)
-	dir := filepath.Join(cfg.ResultsDir, name)
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		return nil, fmt.Errorf("jepsen: %w", err)
-	}
-	rep := &Report{Dir: dir, Name: name, Seed: cfg.Seed}
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		d, err := os.MkdirTemp("", "meridian-jepsen-")
-		if err != nil {
-			return nil, fmt.Errorf("jepsen: %w", err)
-		}
-		defer os.RemoveAll(d)
-		dataDir = d
-	}
-
 	// Network: one namespace per node of both regions, never shared
 	// with another run at the same time.
-	unlock, err := lockPrefix(ctx, cfg.Prefix, func() {
-		log.Warn("waiting for another run using the same network namespaces", "prefix", cfg.Prefix)
-	})
+	rep, dataDir, done, err := startRun(ctx, &cfg, "regions-")
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := netns.Cleanup(ctx, cfg.Prefix); err != nil {
-		return nil, err
-	}
+	defer done()
+	dir := rep.Dir
 	netLog, _ := os.Create(filepath.Join(dir, "netns-commands.log"))
 	if netLog != nil {
 		defer netLog.Close()

@@ -230,33 +230,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	w, _ := newWorkload(&cfg)
 	log := cfg.Logger
-	name := fmt.Sprintf("%s-%s-%s-seed%d", time.Now().Format("20060102-150405"), cfg.Workload, nemesisName(cfg.Nemesis), cfg.Seed)
-	dir := filepath.Join(cfg.ResultsDir, name)
-	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
-		return nil, fmt.Errorf("jepsen: %w", err)
-	}
-	rep := &Report{Dir: dir, Name: name, Seed: cfg.Seed}
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		d, err := os.MkdirTemp("", "meridian-jepsen-")
-		if err != nil {
-			return nil, fmt.Errorf("jepsen: %w", err)
-		}
-		defer os.RemoveAll(d)
-		dataDir = d
-	}
-
-	// Network and nodes, on namespaces no other run uses meanwhile.
-	unlock, err := lockPrefix(ctx, cfg.Prefix, func() {
-		log.Warn("waiting for another run using the same network namespaces", "prefix", cfg.Prefix)
-	})
+	rep, dataDir, done, err := startRun(ctx, &cfg, "")
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if err := netns.Cleanup(ctx, cfg.Prefix); err != nil {
-		return nil, err
-	}
+	defer done()
+	dir := rep.Dir
+
+	// Nodes, on the namespaces startRun locked.
 	names := make([]string, cfg.Nodes)
 	for i := range names {
 		names[i] = fmt.Sprintf("n%d", i+1)
@@ -423,4 +404,46 @@ func (rep *Report) conclude(nemesisAnomalies []string, healErr error) {
 		vs[i] = r.Valid
 	}
 	rep.Valid = checker.Merge(vs...)
+}
+
+// startRun prepares a run of cfg: its results folder (named by time,
+// kind ("" or "regions-"), workload, faults and seed) with an empty
+// report, a data folder (cfg.DataDir, else a temporary one), and the
+// lock of cfg.Prefix's network namespaces, whose leftovers from a
+// crashed run it deletes. done releases the lock and removes a
+// temporary data folder.
+func startRun(ctx context.Context, cfg *Config, kind string) (rep *Report, dataDir string, done func(), err error) {
+	name := fmt.Sprintf("%s-%s%s-%s-seed%d", time.Now().Format("20060102-150405"), kind, cfg.Workload, nemesisName(cfg.Nemesis), cfg.Seed)
+	dir := filepath.Join(cfg.ResultsDir, name)
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return nil, "", nil, fmt.Errorf("jepsen: %w", err)
+	}
+	var undo []func()
+	done = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	dataDir = cfg.DataDir
+	if dataDir == "" {
+		d, err := os.MkdirTemp("", "meridian-jepsen-")
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("jepsen: %w", err)
+		}
+		undo = append(undo, func() { os.RemoveAll(d) })
+		dataDir = d
+	}
+	unlock, err := lockPrefix(ctx, cfg.Prefix, func() {
+		cfg.Logger.Warn("waiting for another run using the same network namespaces", "prefix", cfg.Prefix)
+	})
+	if err != nil {
+		done()
+		return nil, "", nil, err
+	}
+	undo = append(undo, unlock)
+	if err := netns.Cleanup(ctx, cfg.Prefix); err != nil {
+		done()
+		return nil, "", nil, err
+	}
+	return &Report{Dir: dir, Name: name, Seed: cfg.Seed}, dataDir, done, nil
 }
