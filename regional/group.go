@@ -113,7 +113,9 @@ func Open(cfg Config) (*Group, error) {
 			bolt.Close()
 			return nil, fmt.Errorf("%w (refusing to start: restore this node's data dir from a snapshot or remove it and re-join)", err)
 		}
-		stable = bolt
+		// Closed through the guard (hashicorp/raft#717, closeguard.go).
+		guarded := newClosingStable(bolt, bolt)
+		g.bolt, stable = guarded, guarded
 		snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, newHclog(g.log.With("component", "snapshots")))
 		if err != nil {
 			bolt.Close()
