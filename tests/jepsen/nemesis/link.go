@@ -87,15 +87,7 @@ type LinkPlanConfig struct {
 // way) and, in the first ClockSkew step of the plan and every other one
 // after it, Beyond is two to four times MaxClockOffset the same way.
 func NewLinkPlan(seed uint64, cfg LinkPlanConfig) Plan {
-	if cfg.Hold == 0 {
-		cfg.Hold = 5 * time.Second
-	}
-	if cfg.Quiet == 0 {
-		cfg.Quiet = 3 * time.Second
-	}
-	if cfg.Warmup == 0 {
-		cfg.Warmup = 2 * time.Second
-	}
+	defaultTimes(&cfg.Hold, &cfg.Quiet, &cfg.Warmup)
 	if cfg.MaxClockOffset == 0 {
 		cfg.MaxClockOffset = DefaultMaxClockOffset
 	}

@@ -196,18 +196,23 @@ type Plan struct {
 	Steps []Step `json:"steps"`
 }
 
+// defaultTimes fills a plan's zero fault length, healed gap and
+// fault-free start: 5 s, 3 s and 2 s.
+func defaultTimes(hold, quiet, warmup *time.Duration) {
+	for _, d := range []struct {
+		p   *time.Duration
+		def time.Duration
+	}{{hold, 5 * time.Second}, {quiet, 3 * time.Second}, {warmup, 2 * time.Second}} {
+		if *d.p == 0 {
+			*d.p = d.def
+		}
+	}
+}
+
 // NewPlan draws a schedule from seed. Each step's kind is drawn
 // uniformly from cfg.Kinds.
 func NewPlan(seed uint64, cfg PlanConfig) Plan {
-	if cfg.Hold == 0 {
-		cfg.Hold = 5 * time.Second
-	}
-	if cfg.Quiet == 0 {
-		cfg.Quiet = 3 * time.Second
-	}
-	if cfg.Warmup == 0 {
-		cfg.Warmup = 2 * time.Second
-	}
+	defaultTimes(&cfg.Hold, &cfg.Quiet, &cfg.Warmup)
 	if cfg.MaxSkew == 0 {
 		cfg.MaxSkew = 5 * time.Second
 	}
